@@ -1,0 +1,47 @@
+import pytest
+
+from model import TrainConfig, mirror_tables, pairs_tables
+
+
+def test_baseline_is_the_config_with_nothing_set():
+    assert TrainConfig.preset("golf") == TrainConfig()
+    assert TrainConfig().ablations() == {}
+
+
+def test_preset_overrides_and_unknown_fields():
+    cfg = TrainConfig.preset("golf", gated_attention=True)
+    assert cfg.gated_attention and cfg.num_layers == 9
+    with pytest.raises(ValueError, match="unknown TrainConfig field"):
+        TrainConfig.preset("golf", gated_atention=True)
+    with pytest.raises(ValueError, match="unknown preset"):
+        TrainConfig.preset("huge")
+
+
+def test_value_embeds_normalized_and_validated():
+    cfg = TrainConfig.preset("medium", value_embeds=[[-1, 2], [0, -3]])
+    assert cfg.value_embeds == ((0, 13), (2, 15))
+    assert TrainConfig.preset("medium", value_embeds=mirror_tables(3, 16)).value_embeds == (
+        (0, 13), (1, 14), (2, 15))
+    assert pairs_tables(9) == ((0, 1), (2, 3), (4, 5), (6, 7), (8,))
+    with pytest.raises(ValueError, match="outside a model of 9 layers"):
+        TrainConfig(value_embeds=[[9]])
+    with pytest.raises(ValueError, match="shared by no layer"):
+        TrainConfig(value_embeds=[[]])
+    with pytest.raises(ValueError, match="layer 1 is in table 0 and table 1"):
+        TrainConfig(value_embeds=[[0, 1], [1, 2]])
+    with pytest.raises(ValueError, match="needs 16 layers"):
+        mirror_tables(8, 9)
+
+
+def test_cross_field_rules_name_the_field():
+    with pytest.raises(ValueError, match="num_heads=6"):
+        TrainConfig(num_heads=6, num_kv_heads=4, model_dim=516)
+    with pytest.raises(ValueError, match="ppm_c_weight"):
+        TrainConfig(ppm_c=True, ppm_c_weight=1.5)
+
+
+def test_run_key_stable_and_round_trips():
+    cfg = TrainConfig.preset("tiny", seed=3, value_embeds=[[0, -1]])
+    again = TrainConfig.from_dict(cfg.to_dict())
+    assert again == cfg and again.run_key() == cfg.run_key()
+    assert cfg.replace(seed=4).run_key() != cfg.run_key()
