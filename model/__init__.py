@@ -19,7 +19,7 @@ def __getattr__(name: str):
 
         return GPT
     if name == "train":
-        from model.train import train
+        from model.trainer import train
 
         return train
     raise AttributeError(f"module 'model' has no attribute {name!r}")

@@ -4,3 +4,79 @@ import os
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def golf_data_dir(tmp_path_factory):
+    """One prepared default corpus per test session; subprocesses inherit GOLF_DATA_DIR."""
+    from model.config import TrainConfig
+    from model.data import resolve_data
+    d = tmp_path_factory.mktemp("golf_data")
+    os.environ["GOLF_DATA_DIR"] = str(d)
+    resolve_data(TrainConfig())
+    return d
+
+
+def _pg_bin(name: str):
+    import glob
+    import shutil
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))[-1:]
+    return found if isinstance(found, str) else (found[0] if found else None)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A throwaway PostgreSQL cluster on a free loopback port; yields a psycopg URL.
+
+    initdb refuses root, so as uid 0 the server runs as `nobody` in a folder it owns.
+    Missing server binaries: FAIL under CI (never a silent skip there), else skip with a reason."""
+    import socket
+    import subprocess
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        msg = "PostgreSQL server binaries (initdb, pg_ctl) not found; install postgresql"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    import pathlib
+    import shutil
+    import tempfile
+    # Not under pytest's tmp dir: that is 0700 root, which `nobody` cannot traverse.
+    base = pathlib.Path(tempfile.mkdtemp(prefix="golf-pg-"))
+    os.chmod(base, 0o777)
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    os.chmod(sock, 0o777)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    as_user = ["runuser", "-u", "nobody", "--"] if os.getuid() == 0 else []
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True)
+    run(initdb, "-D", str(data), "-U", "golf", "--auth=trust", "-E", "UTF8")
+    run(pg_ctl, "-D", str(data), "-w", "-l", str(base / "log"), "-o",
+        f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    try:
+        import psycopg
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=golf dbname=postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE golf_test")
+        yield f"postgresql+psycopg://golf@127.0.0.1:{port}/golf_test"
+    finally:
+        run(pg_ctl, "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh store URL per backend: a new SQLite file, or a fresh schema-less PG database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'results.db'}"
+    import uuid
+    import psycopg
+    base = request.getfixturevalue("postgres_url")
+    name = "t_" + uuid.uuid4().hex[:10]
+    admin = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return base.rsplit("/", 1)[0] + "/" + name

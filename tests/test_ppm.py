@@ -1,0 +1,202 @@
+"""PPM-C: the fast kernel agrees with the plain reference, the textbook sums hold, mixing is exact at
+w = 0 and w = 1, and the disk cache is reused and invalidated correctly."""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ppm_reference import ReferencePPMC, reference_target_probs, stdlib_text_tokens  # noqa: E402
+
+import model.ppm as ppm  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def real_text() -> np.ndarray:
+    """Real English (stdlib docstrings) as word-hashed ids < 1024."""
+    tokens = stdlib_text_tokens(6000, vocab=1024)
+    assert len(tokens) == 6000
+    return tokens
+
+
+def assert_agree(tokens, order, vocab):
+    expected = np.array(reference_target_probs(tokens, order, vocab))
+    got = ppm.ppm_target_probs(tokens, order, vocab)
+    assert got.dtype == np.float64 and got.shape == (len(tokens) - 1,)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
+# ---- FAST == REFERENCE ----
+
+
+@pytest.mark.parametrize("dense_order1", [True, False], ids=["dense-order1", "hashed-order1"])
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_agrees_on_random_streams(order, dense_order1, monkeypatch):
+    monkeypatch.setattr(ppm, "DENSE_ORDER1_MAX", 1 << 23 if dense_order1 else 0)
+    rng = np.random.default_rng(order)
+    assert_agree(rng.integers(0, 7, 2000), order, 7)  # small vocab: exclusion and saturation
+    # Skewed over a larger vocab: long successor lists, many escapes to order -1.
+    assert_agree(np.minimum(rng.zipf(1.3, 3000) - 1, 299), order, 300)
+
+
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_agrees_on_real_text(order, real_text):
+    assert_agree(real_text, order, 1024)
+
+
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_agrees_when_every_symbol_is_new(order):
+    tokens = np.random.default_rng(5).permutation(500)
+    assert_agree(tokens, order, 500)
+    # Nothing repeats, so each target is the order -1 share after excluding what order 0 offered:
+    # escape u/(n+u) = t/(2t) = 1/2, then 1/(V - t).
+    probs = ppm.ppm_target_probs(tokens, order, 500)
+    t = np.arange(1, 500)
+    np.testing.assert_allclose(probs, 0.5 / (500 - t), rtol=1e-12)
+
+
+# ---- TEXTBOOK SUMS ----
+
+
+def test_reference_sums_to_one_until_all_seen_then_at_most_one():
+    vocab = 4
+    model = ReferencePPMC(order=2, vocab=vocab, exact=True)
+    stream = [0, 1, 0, 1, 2, 0, 1, 2, 2, 3, 0, 1, 3, 3, 2, 1, 0]
+    below_one = 0
+    for tok in stream:
+        dist = model.distribution()
+        assert all(isinstance(p, Fraction) for p in dist)
+        total = sum(dist)
+        if len(model.counts[()]) < vocab:  # some symbol never seen: the model is a proper distribution
+            assert total == 1
+        else:  # the order-0 escape now pays for novelty that can no longer happen (textbook PPM-C)
+            assert total <= 1
+            below_one += total < 1
+        model.update(tok)
+    assert below_one > 0  # the documented deficit actually shows up
+
+
+def test_first_target_is_uniform_and_probabilities_are_in_range(real_text):
+    probs = ppm.ppm_target_probs(real_text, 2, 1024)
+    # Only tokens[0] has been seen: order 0 offers it with 1/2, else escape 1/2 then 1/1023.
+    expected_first = 0.5 if real_text[1] == real_text[0] else 0.5 / 1023
+    assert probs[0] == pytest.approx(expected_first, rel=1e-15)
+    assert np.all((probs > 0) & (probs < 1))
+
+
+# ---- MIXING ----
+
+
+def test_mixing_is_exact_at_the_ends(real_text):
+    rng = np.random.default_rng(0)
+    p_ppm = ppm.ppm_target_probs(real_text, 2, 1024)
+    p_net = rng.uniform(1e-4, 1.0, size=p_ppm.shape).astype(np.float32)  # network probs come as fp32
+    nbytes = rng.integers(1, 6, size=p_ppm.shape)
+    plain_loss, plain_bpb = ppm.loss_from_probs(p_net), ppm.bpb_from_probs(p_net, nbytes)
+    ppm_loss, ppm_bpb = ppm.loss_from_probs(p_ppm), ppm.bpb_from_probs(p_ppm, nbytes)
+
+    mixed0 = ppm.mix_probs(p_net, p_ppm, 0.0)
+    assert ppm.loss_from_probs(mixed0) == plain_loss
+    assert ppm.bpb_from_probs(mixed0, nbytes) == plain_bpb
+    mixed1 = ppm.mix_probs(p_net, p_ppm, 1.0)
+    assert ppm.loss_from_probs(mixed1) == ppm_loss
+    assert ppm.bpb_from_probs(mixed1, nbytes) == ppm_bpb
+    # In between the mixture is a real blend, and the bpb is -log2 p summed over bytes.
+    mid = ppm.mix_probs(p_net, p_ppm, 0.05)
+    np.testing.assert_allclose(mid, 0.95 * p_net.astype(np.float64) + 0.05 * p_ppm, rtol=1e-15)
+    assert ppm.bpb_from_probs(mid, nbytes) == pytest.approx(-np.log2(mid).sum() / nbytes.sum())
+    assert ppm.bits_per_token(p_ppm) == pytest.approx(ppm_loss / np.log(2))
+
+
+def test_bad_mixing_inputs_are_named():
+    with pytest.raises(ValueError, match="weight"):
+        ppm.mix_probs(np.ones(3), np.ones(3), 1.5)
+    with pytest.raises(ValueError, match="shape"):
+        ppm.mix_probs(np.ones(3), np.ones(4), 0.5)
+    with pytest.raises(ValueError, match=r"ids in \[0, 10\).*12"):
+        ppm.ppm_target_probs(np.array([1, 12, 3]), 2, 10)
+    with pytest.raises(ValueError, match="order"):
+        ppm.ppm_target_probs(np.array([1, 2]), 7, 50000)
+
+
+# ---- DISK CACHE ----
+
+
+def test_cache_is_reused_and_invalidated(tmp_path, real_text):
+    cache = tmp_path / "data"
+    before = ppm.computations
+    first = ppm.ppm_target_probs(real_text, 2, 1024, cache_dir=cache)
+    assert ppm.computations == before + 1
+    assert len(list(cache.glob("ppm_c_*.npy"))) == 1
+
+    second = ppm.ppm_target_probs(real_text, 2, 1024, cache_dir=cache)
+    assert ppm.computations == before + 1  # read from disk, not recomputed
+    np.testing.assert_array_equal(first, second)
+
+    changed = real_text.copy()
+    changed[3000] = (changed[3000] + 1) % 1024  # one validation token differs
+    third = ppm.ppm_target_probs(changed, 2, 1024, cache_dir=cache)
+    assert ppm.computations == before + 2
+    assert not np.array_equal(third, first)
+    np.testing.assert_array_equal(third[:2999], first[:2999])  # online model: the past is unchanged
+
+    ppm.ppm_target_probs(real_text, 3, 1024, cache_dir=cache)  # another order is another entry
+    assert ppm.computations == before + 3
+    assert len(list(cache.glob("ppm_c_*.npy"))) == 3
+
+
+def test_corrupt_cache_file_is_recomputed(tmp_path, real_text):
+    tokens = real_text[:500]
+    path = ppm.cache_path(tokens, 2, 1024, tmp_path)
+    path.write_bytes(b"not an npy file")
+    before = ppm.computations
+    probs = ppm.ppm_target_probs(tokens, 2, 1024, cache_dir=tmp_path)
+    assert ppm.computations == before + 1
+    np.testing.assert_array_equal(np.load(path), probs)
+
+
+def test_unwritable_cache_dir_falls_back_to_user_cache(tmp_path, monkeypatch, real_text):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "usercache"))
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, so no folder can be created here")
+    tokens = real_text[:400]
+    ppm.ppm_target_probs(tokens, 2, 1024, cache_dir=blocked / "sub")
+    assert len(list((tmp_path / "usercache" / "golf" / "ppm").glob("ppm_c_*.npy"))) == 1
+
+
+# ---- golf ppm ----
+
+
+def run_golf(*args):
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+
+
+def test_golf_ppm_prints_figures_and_saves_probabilities(tmp_path, real_text):
+    ids, out = tmp_path / "val.npy", tmp_path / "probs.npy"
+    np.save(ids, real_text)
+    result = run_golf("ppm", str(ids), "--order", "2", "--limit", "3000", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    saved = np.load(out)
+    np.testing.assert_array_equal(saved, ppm.ppm_target_probs(real_text[:3000], 2, 1024))
+    assert "tokens:3000" in result.stdout
+    bits = float(result.stdout.split("bits_per_token:")[1].split()[0])
+    assert bits == pytest.approx(ppm.bits_per_token(saved), abs=1e-4)
+    assert "tokens_per_s:" in result.stdout
+
+
+def test_golf_ppm_names_bad_input(tmp_path, real_text):
+    ids = tmp_path / "val.npy"
+    np.save(ids, real_text)
+    result = run_golf("ppm", str(ids), "--vocab", "10")
+    assert result.returncode == 2
+    assert "val.npy" in result.stderr and "[0, 10)" in result.stderr
+    missing = run_golf("ppm", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "nope" in missing.stderr
