@@ -6,17 +6,21 @@ Each section belongs to one area; heavy imports happen inside the commands so th
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sweeper.errors import GolfError
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, `| tee`, CI) gets room for the wide report tables instead of rich's 80 columns.
+_PIPE_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+console = Console(width=_PIPE_WIDTH)
+err_console = Console(stderr=True, width=_PIPE_WIDTH)
 
 
 class _GolfApp(typer.Typer):
@@ -127,16 +131,275 @@ def spec_check(
     files: list[Path] = typer.Argument(..., help="Spec files to validate."),
     base: Optional[str] = typer.Option(None, "--base", help="Also resolve against this preset."),
 ):
-    """Validate spec files (parse and resolve every variant) without running anything."""
+    """Validate spec files (parse and resolve every variant) without running anything.
+
+    Every file is checked; each bad one prints its error, and the exit code is 2 if any was bad.
+    """
+    from rich.markup import escape
+
     from sweeper.spec import expand, load_spec
+    bad = 0
     for f in files:
-        exp = expand(load_spec(f), base)
-        console.print(f"[green]ok[/] {f}: {len(exp.plans)} runs"
-                      + (f", duplicates {exp.duplicates}" if exp.duplicates else ""))
+        try:
+            exp = expand(load_spec(f), base)
+        except GolfError as exc:
+            bad += 1
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            continue
+        variants = len({p.variant for p in exp.plans})
+        dups = "".join(f", {dropped} = {kept} (not run twice)" for kept, dropped in exp.duplicates)
+        console.print(f"[green]ok[/] {escape(str(f))}: {variants} variants, {len(exp.plans)} runs "
+                      f"(base {exp.base_name}){escape(dups)}", highlight=False, soft_wrap=True)
+    if bad:
+        fail(f"{bad} of {len(files)} spec files have errors")
 
 
 # =============================================================================
 # ---- golf sweep / worker / status / runs / show / retry / cancel (store, queue, workers) ----
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Store URL (default: $GOLF_DB, else sqlite:///results.db).")]
+
+
+@app.command("sweep")
+def sweep_command(
+    spec: Annotated[Path, typer.Argument(help="Ablation spec (ablations/*.yaml).")],
+    base: Annotated[Optional[str], typer.Option(help="Preset to run on instead of the spec's (tiny on a CPU).")] = None,
+    seeds: Annotated[Optional[int], typer.Option(help="Number of seeds instead of the spec's.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per GPU, else per CPU core).")] = None,
+    db: DbOption = None,
+    detach: Annotated[bool, typer.Option("--detach", help="Only enqueue; run `golf worker` elsewhere.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the expanded runs and exit.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before a GPU-sized sweep on a CPU.")] = False,
+    lease: Annotated[float, typer.Option(help="Seconds a worker may go silent before its run is re-queued.")] = 60.0,
+    name: Annotated[Optional[str], typer.Option(help="Sweep name (default: the spec's, plus -BASE when --base changes it).")] = None,
+    launcher: Annotated[str, typer.Option(help="local: worker processes here; ray: one Ray task per run on a Ray cluster.")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join with --launcher ray (auto, HOST:6379; default: start one here).")] = None,
+) -> None:
+    """Expand SPEC, enqueue its runs, train them on every local GPU (or CPU slot) with live progress,
+    then print the ranking. Ctrl-C puts running runs back in the queue; the same command resumes."""
+    if launcher not in ("local", "ray"):
+        fail(f"--launcher must be local or ray, got {launcher!r}")
+    if ray_address is not None and launcher != "ray":
+        fail("--ray-address needs --launcher ray")
+    from sweeper import launcher as local
+    from sweeper.estimate import estimate_sweep, format_duration, is_gpu_sized
+    from sweeper.live_view import SweepWatcher
+    from sweeper.spec import expand, load_spec
+    from sweeper.store import Store
+
+    parsed = load_spec(spec)
+    expansion = expand(parsed, base, seeds)
+    if dry_run:
+        from sweeper.spec_view import dry_run_table
+        console.print(dry_run_table(expansion))
+        return
+    # Another base is another experiment: its runs must not be averaged with the spec's own.
+    sweep = name or (parsed.name if base in (None, parsed.base) else f"{parsed.name}-{base}")
+    store = Store(db)
+    # Seed-major order: every variant's first seed runs before any second seed, so a sweep stopped
+    # half-way already compares all variants.
+    plans = sorted(expansion.plans, key=lambda p: p.seed)
+    stored = {r.key: r.status for r in store.list_runs(sweep)}
+    pending = [p for p in plans if stored.get(p.key, "queued") in ("queued", "running")]
+    console.print(f"sweep [bold]{escape(sweep)}[/]: {len(plans)} runs, {len(plans) - len(pending)} already ended, "
+                  f"{len(pending)} to run ({sum(p.key not in stored for p in plans)} new), store {store.url}",
+                  highlight=False, soft_wrap=True)
+
+    def enqueue() -> None:
+        threshold = expansion.threshold
+        store.ensure_sweep(sweep, spec.read_text(), threshold.metric if threshold else None,
+                           threshold.value if threshold else None)
+        store.enqueue_many(sweep, [dict(variant=p.variant, seed=p.seed, key=p.key, config=p.config.to_dict())
+                                   for p in plans])
+
+    if detach or not pending:
+        enqueue()
+        if detach:
+            console.print(f"enqueued; start workers with: golf worker --db {store.url} --sweep {sweep}",
+                          soft_wrap=True)
+        else:
+            _print_ranking(store, sweep)
+        return
+    gpus_per_run = max(p.config.gpus_per_run for p in plans)
+    if launcher == "ray":
+        from sweeper.ray_launcher import RayLauncher
+        workers_ = RayLauncher(store.url, sweep, address=ray_address, gpus_per_run=gpus_per_run, lease_s=lease)
+        slots = workers_.connect()
+    else:
+        slots = local.plan_slots(workers, gpus_per_run)
+    threads = int(slots[0].env.get("OMP_NUM_THREADS", "1"))
+    est = estimate_sweep(pending[0].config, len(pending), len(slots), threads)
+    console.print(f"estimate: {est.step_s * 1000:.0f} ms/step on {est.device}, ~{format_duration(est.per_run_s)} "
+                  f"per run, {len(pending)} runs on {len(slots)} worker(s) -> ~{format_duration(est.total_s)}",
+                  highlight=False, soft_wrap=True)
+    on_cpu = all(s.device.startswith("cpu") for s in slots)
+    if on_cpu and is_gpu_sized(expansion.base_name) and not yes:
+        err_console.print(f"[bold yellow]no GPU here:[/] base {expansion.base_name!r} is a GPU-sized preset; "
+                          f"this sweep would take ~{format_duration(est.total_s)} on this CPU. "
+                          "Use --base tiny to try it on a CPU, or --yes to go on anyway.")
+        if not sys.stdin.isatty():
+            fail("not starting a GPU-sized sweep on a CPU without --yes")
+        if not typer.confirm("Start anyway?", default=False):
+            raise typer.Exit(1)
+    enqueue()  # only now: a declined sweep leaves the store as it was
+    if launcher == "ray":
+        log_dir, where = workers_.log_dir, workers_.describe()
+    else:
+        log_dir = Path(".golf/logs") / sweep
+        workers_ = local.LocalLauncher(store.url, slots, sweep, lease_s=lease, log_dir=log_dir)
+        where = f"{len(slots)} worker(s): {', '.join(s.device for s in slots)}; logs in {log_dir}/"
+    console.print(where, highlight=False, soft_wrap=True)
+    workers_.start()
+    watcher = SweepWatcher(store, sweep, console)
+    try:
+        watcher.watch(lambda: workers_.alive() > 0)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: stopping workers, running runs go back to the queue...")
+        released = workers_.stop()
+        counts = store.status_counts(sweep).get(sweep, {})
+        err_console.print(f"stopped: {counts.get('finished', 0)} finished, {counts.get('queued', 0)} queued"
+                          f"{f' ({released} released here)' if released else ''}; run the same command to resume.")
+        raise typer.Exit(130)
+    codes = workers_.wait()
+    if any(codes):
+        err_console.print(f"[yellow]worker exit codes {codes}; see {log_dir}/[/]")
+    _print_ranking(store, sweep)
+
+
+def _print_ranking(store, sweep: str) -> None:
+    """The end-of-sweep table: by time-to-threshold, or by final loss when no run reached it."""
+    from sweeper import report_view
+    from sweeper.results import load
+
+    counts = store.status_counts(sweep).get(sweep, {})
+    if counts.get("failed"):
+        err_console.print(f"[red]{counts['failed']} run(s) failed[/]: golf runs {sweep} --status failed")
+    res = load(sweep, store.url)
+    if res.runs["val_loss"].notna().sum() == 0:
+        return
+    if res.threshold is None:
+        summary, title = res.report(threshold=float("inf"), by="final"), f"{sweep}: final val_loss"
+    else:
+        summary = res.report()
+        title = f"{sweep}: time to {res.metric} <= {res.threshold}"
+        if not summary["reached"].any():
+            summary = res.report(by="final")
+            title = (f"{sweep}: no run reached {res.metric} <= {res.threshold}; ranked by final {res.metric} "
+                     "(golf report --threshold V to pick another)")
+    console.print(report_view.to_rich_table(summary, title=title, width=console.width))
+
+
+@app.command("worker")
+def worker_command(
+    db: DbOption = None,
+    gpus: Annotated[Optional[str], typer.Option(help="GPU indices to use, e.g. 0,1 (default: all visible).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (CPU slots when there is no GPU).")] = None,
+    sweep: Annotated[Optional[str], typer.Option(help="Only take runs of this sweep.")] = None,
+    gpus_per_run: Annotated[int, typer.Option(help="GPUs per worker (runs with gpus_per_run > 1 use torchrun).")] = 1,
+    exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Exit when the queue is empty.")] = False,
+    lease: Annotated[float, typer.Option(help="Lease seconds (renewed every lease/4).")] = 60.0,
+) -> None:
+    """Start workers on this machine that take runs from the store's queue (any machine that can
+    reach the database can help a sweep). Ctrl-C gives their running runs back."""
+    from sweeper import launcher as local
+    from sweeper.store import Store, default_db_url
+
+    url = db or default_db_url()
+    Store(url).close()  # fail fast on a bad URL or a too-new schema
+    gpu_list = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
+    slots = local.plan_slots(workers, gpus_per_run, gpus=gpu_list)
+    pool = local.LocalLauncher(url, slots, sweep, lease_s=lease, exit_when_idle=exit_when_idle)
+    console.print(f"{len(slots)} worker(s) on {url}: {', '.join(s.device for s in slots)}", highlight=False)
+    pool.start()
+    try:
+        codes = pool.wait()
+    except KeyboardInterrupt:
+        released = pool.stop()
+        err_console.print(f"stopped; {released} run(s) released by the launcher")
+        raise typer.Exit(130)
+    if any(codes):
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status_command(
+    sweep: Annotated[Optional[str], typer.Argument(help="One sweep (default: all).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Run counts per sweep; with SWEEP, also its running runs and their progress."""
+    from sweeper.live_view import counts_table, runs_table
+    from sweeper.store import Store
+
+    store = Store(db)
+    counts = store.status_counts(sweep)
+    if sweep and store.get_sweep(sweep) is None:
+        fail(f"no sweep named {sweep!r} in {store.url}")
+    console.print(counts_table(counts))
+    if sweep:
+        running = [r for r in store.live_runs(sweep) if r.status == "running"]
+        if running:
+            console.print(runs_table(running, title="running", show_error=False))
+
+
+@app.command("runs")
+def runs_command(
+    sweep: Annotated[str, typer.Argument(help="Sweep name.")],
+    status: Annotated[Optional[str], typer.Option(help="Only runs with this status (queued|running|finished|failed|cancelled).")] = None,
+    db: DbOption = None,
+) -> None:
+    """The runs of a sweep: status, attempts, device, progress, val_loss, error."""
+    from sweeper.live_view import runs_table
+    from sweeper.store import Store
+
+    store = Store(db)
+    if store.get_sweep(sweep) is None:
+        fail(f"no sweep named {sweep!r} in {store.url}")
+    runs = [r for r in store.live_runs(sweep) if status is None or r.status == status]
+    console.print(runs_table(runs, title=f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else "")))
+
+
+@app.command("show")
+def show_command(
+    run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    db: DbOption = None,
+) -> None:
+    """One run: where it ran, its config (fields that differ from the defaults), every attempt,
+    its curve and its error."""
+    from sweeper.runs_view import show_run
+    from sweeper.store import Store
+
+    console.print(show_run(*Store(db).run_detail(run)))
+
+
+def _target(store, target: str) -> dict:
+    """A sweep name, else a run id prefix."""
+    return {"sweep": target} if store.get_sweep(target) is not None else {"run_id": target}
+
+
+@app.command("retry")
+def retry_command(
+    target: Annotated[str, typer.Argument(help="Sweep name or run id.")],
+    attempts: Annotated[int, typer.Option(help="Attempts to give each run.")] = 3,
+    db: DbOption = None,
+) -> None:
+    """Put failed and cancelled runs back in the queue (finished runs are never re-run)."""
+    from sweeper.store import Store
+
+    store = Store(db)
+    n = store.retry(attempts=attempts, **_target(store, target))
+    console.print(f"{n} run(s) back in the queue; run `golf sweep SPEC` or `golf worker` to train them")
+
+
+@app.command("cancel")
+def cancel_command(
+    target: Annotated[str, typer.Argument(help="Sweep name or run id.")],
+    db: DbOption = None,
+) -> None:
+    """Cancel queued and running runs (a running run's worker stops it within a few seconds)."""
+    from sweeper.store import Store
+
+    store = Store(db)
+    n = store.cancel(**_target(store, target))
+    console.print(f"{n} run(s) cancelled")
 
 
 # =============================================================================
@@ -183,7 +446,8 @@ def report_command(
         from sweeper.plots import plot_curves
         plot_curves(res.curves, plot, metric, threshold if threshold is not None else res.threshold)
     if fmt == "table":
-        console.print(report_view.to_rich_table(summary, title=f"{sweep}: {metric} <= {threshold or res.threshold}"))
+        console.print(report_view.to_rich_table(summary, title=f"{sweep}: {metric} <= {threshold or res.threshold}",
+                                                width=console.width))
     else:
         out = {"csv": report_view.to_csv, "json": report_view.to_json, "markdown": report_view.to_markdown}[fmt](summary)
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
@@ -211,9 +475,9 @@ def import_command(
 
     summary = import_paths(Store(db), sweep, paths, fmt=fmt, header_level=header_level, variant_from=variant_from)
     for issue in summary.issues:
-        err_console.print(f"[yellow]skipped[/] {escape(str(issue))}", highlight=False)
+        err_console.print(f"[yellow]skipped[/] {escape(str(issue))}", highlight=False, soft_wrap=True)
     for error in summary.errors:
-        err_console.print(f"[bold red]error:[/] {escape(error)}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(error)}", highlight=False, soft_wrap=True)
     console.print(f"files:{len(summary.files)} runs:{summary.runs} added:{summary.added} "
                   f"replaced:{summary.replaced} unchanged:{summary.unchanged} evals:{summary.evals} "
                   f"skipped_lines:{len(summary.issues)} errors:{len(summary.errors)}", soft_wrap=True)
@@ -226,35 +490,35 @@ def import_command(
 
 
 def _ppm_load_tokens(data: Path):
-    """Token ids from a .npy file, a shard file, or a data folder's validation shards; + tokenizer."""
+    """int64 token ids from a .npy of ids, a shard, or a data folder's validation shards, and the
+    folder's tokenizer (None for a single file)."""
     import numpy as np
+
+    from model.data import load_validation_tokens, read_shard
 
     if not data.exists():
         raise GolfError(f"{data}: no such file or folder (expected a shard, a .npy of ids, or a data folder)")
-    if data.is_file() and data.suffix == ".npy":
-        return np.load(data), None
     try:
-        from model.data import read_shard
-    except ImportError as exc:
-        raise GolfError(f"{data}: reading shards needs model.data.read_shard ({exc})") from exc
-    if data.is_file():
-        return read_shard(data), None
-    shards = sorted(data.glob("*val*.bin"))
-    if not shards:
-        raise GolfError(f"{data}: no validation shards (*val*.bin) in this folder")
+        if data.is_file():
+            tokens = np.load(data) if data.suffix == ".npy" else read_shard(data)
+            return np.asarray(tokens, dtype=np.int64).reshape(-1), None
+        # The layout resolve_data reads; seq_len 1 keeps every token of the split.
+        tokens = load_validation_tokens(str(data / "*_val_*.bin"), seq_len=1).numpy()
+    except (OSError, ValueError) as exc:
+        raise GolfError(f"{data}: {exc}") from exc
     tokenizers = sorted(data.glob("*.model"))
-    return np.concatenate([read_shard(s) for s in shards]), (tokenizers[0] if tokenizers else None)
+    return tokens, (tokenizers[0] if len(tokenizers) == 1 else None)
 
 
 @app.command("ppm")
 def ppm_command(
     data: Annotated[Path, typer.Argument(help="A shard (.bin), a .npy of token ids, or a data folder (its val split).")],
-    order: Annotated[int, typer.Option(help="Highest context order k.")] = 2,
-    vocab: Annotated[Optional[int], typer.Option(help="Vocabulary size (default: the config's, 1024).")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Use only the first N tokens.")] = None,
+    order: Annotated[int, typer.Option(min=0, help="Highest context order k.")] = 2,
+    vocab: Annotated[Optional[int], typer.Option(min=1, help="Vocabulary size (default: the folder's tokenizer, else 1024).")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=2, help="Use only the first N tokens.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Save each target's probability here (.npy, float64).")] = None,
 ) -> None:
-    """Run PPM-C alone over validation tokens: a classical-compressor baseline."""
+    """Run PPM-C alone over validation tokens: a classical-compressor baseline (never cached)."""
     import time
 
     import numpy as np
@@ -263,7 +527,11 @@ def ppm_command(
     from model.ppm import bits_per_token, bpb_from_probs, compute_ppm_probs
 
     tokens, tokenizer = _ppm_load_tokens(data)
-    tokens = np.asarray(tokens, dtype=np.int64)[: limit if limit is not None else None]
+    tokens = tokens[:limit]
+    if vocab is None and tokenizer is not None:
+        import sentencepiece as spm
+
+        vocab = spm.SentencePieceProcessor(model_file=str(tokenizer)).vocab_size()
     vocab = vocab if vocab is not None else TrainConfig().vocab_size
     if len(tokens) < 2:
         raise GolfError(f"{data}: need at least 2 tokens, found {len(tokens)}")
@@ -279,13 +547,13 @@ def ppm_command(
     console.print(f"tokens:{len(tokens)} order:{order} vocab:{vocab}")
     console.print(f"bits_per_token:{bits_per_token(probs):.4f}")
     if tokenizer is not None:
-        try:
-            from model.data import build_bpb_luts, target_bytes
+        import torch
 
-            nbytes = target_bytes(tokens, build_bpb_luts(tokenizer, vocab))
-            console.print(f"bpb:{bpb_from_probs(probs, np.asarray(nbytes)[1:]):.4f}")
-        except (ImportError, TypeError, ValueError) as exc:
-            console.print(f"bpb: unavailable ({exc})")
+        from model.data import build_bpb_luts, target_bytes
+
+        ids = torch.from_numpy(tokens)
+        nbytes = target_bytes(ids[:-1], ids[1:], build_bpb_luts(tokenizer, vocab))  # bytes of each target
+        console.print(f"bpb:{bpb_from_probs(probs, nbytes.numpy()):.4f}")
     console.print(f"tokens_per_s:{(len(tokens) - 1) / seconds:.0f} compile_s:{compile_s:.2f}")
     if out is not None:
         np.save(out, probs)

@@ -61,25 +61,34 @@ def main() -> None:
     first_s = time.perf_counter() - t0
     print(f"import model.ppm: {import_s:.2f}s; first call (compile or numba cache load): {first_s:.2f}s")
 
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        probs = ppm.compute_ppm_probs(tokens, args.order, args.vocab)
-        best = min(best, time.perf_counter() - t0)
-    fast_tps = (len(tokens) - 1) / best
-    print(f"fast:      {fast_tps:>14,.0f} tokens/s  (best of 5, {best:.3f}s)  "
-          f"{ppm.bits_per_token(probs):.4f} bits/token")
+    print(f"load average before timing: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    fast_tps, fast_cpu_tps, probs = best_rate(ppm, tokens, args)
+    print(f"fast:      {fast_tps:>14,.0f} tokens/s wall, {fast_cpu_tps:,.0f} per CPU second  "
+          f"(whole stream, best of 5)  {ppm.bits_per_token(probs):.4f} bits/token")
 
+    # The same prefix for both, so the ratio compares like with like (a young model is cheaper).
     prefix = tokens[: args.ref_tokens]
-    t0 = time.perf_counter()
+    _, prefix_tps, _ = best_rate(ppm, prefix, args)
+    c0 = time.process_time()
     ref = reference_target_probs(prefix, args.order, args.vocab)
-    ref_s = time.perf_counter() - t0
-    ref_tps = (len(prefix) - 1) / ref_s
+    ref_tps = (len(prefix) - 1) / (time.process_time() - c0)
     gap = float(np.abs(np.asarray(ref) - probs[: len(prefix) - 1]).max())
-    print(f"reference: {ref_tps:>14,.0f} tokens/s  (first {len(prefix):,} tokens, {ref_s:.2f}s)  "
-          f"max |fast - reference| = {gap:.1e}")
-    print(f"ratio fast/reference: {fast_tps / ref_tps:,.0f}x; "
-          f"target >= 1,000,000 tokens/s: {'met' if fast_tps >= 1e6 else 'NOT met'}")
+    print(f"first {len(prefix):,} tokens, per CPU second: fast {prefix_tps:,.0f} tokens/s, reference {ref_tps:,.0f} tokens/s, "
+          f"ratio fast/reference {prefix_tps / ref_tps:,.0f}x; max |fast - reference| = {gap:.1e}")
+    print(f"target >= 1,000,000 tokens/s on the whole stream: wall {'met' if fast_tps >= 1e6 else 'NOT met'}, "
+          f"CPU {'met' if fast_cpu_tps >= 1e6 else 'NOT met'}")
+
+
+def best_rate(ppm, tokens: np.ndarray, args) -> tuple[float, float, np.ndarray]:
+    """Best of 5 tokens/s of the fast kernel, per wall-clock second and per CPU second of this
+    process (the second stays honest when other work shares the cores)."""
+    best_wall = best_cpu = float("inf")
+    for _ in range(5):
+        w0, c0 = time.perf_counter(), time.process_time()
+        probs = ppm.compute_ppm_probs(tokens, args.order, args.vocab)
+        best_wall = min(best_wall, time.perf_counter() - w0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    return (len(tokens) - 1) / best_wall, (len(tokens) - 1) / best_cpu, probs
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ token, `val_bpb` in bits per byte, `_s` / `_ms` for units.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
@@ -89,3 +90,21 @@ _KINDS = {cls.kind: cls for cls in (TrainStep, Eval, Final, Failed)}  # type: ig
 def event_from_dict(values: dict[str, Any]) -> Event:
     """Inverse of event_to_dict."""
     return _KINDS[values["kind"]](**values)
+
+
+# Marks an event on a training process's stdout (`python -m model`); torchrun, warnings and
+# other ranks may print around it, so readers keep only lines that carry the marker.
+EVENT_LINE_PREFIX = "GOLF_EVENT "
+
+
+def parse_event_line(line: str) -> Event | None:
+    """The event on one stdout line of `python -m model`, or None for any other output.
+
+    The marker may follow stray text that another writer left without a newline."""
+    _, marker, payload = line.partition(EVENT_LINE_PREFIX)
+    if not marker:
+        return None
+    try:
+        return event_from_dict(json.loads(payload))
+    except (ValueError, KeyError, TypeError):  # a line cut short or mangled by interleaving
+        return None

@@ -21,6 +21,7 @@ The model is the textbook PPM with escape method C (Moffat 1990), run online ove
 
 `ppm_target_probs` is the entry point; it caches its result on disk keyed by a hash of the tokens,
 because the PPM probability of each target depends only on the token stream, never on the network.
+`mixed_nll` blends those probabilities with the network's, one eval batch at a time.
 The kernel is compiled with numba (`cache=True`: numba stores it next to this file, or in its user
 cache directory when that is not writable, or in $NUMBA_CACHE_DIR when set).
 """
@@ -28,11 +29,13 @@ cache directory when that is not writable, or in $NUMBA_CACHE_DIR when set).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 from numba import njit
 
 # Bump when the model or the cache file format changes, so stale cached results are never reused.
@@ -323,9 +326,9 @@ def ppm_target_probs(
     """
     if cache_dir is None:
         return compute_ppm_probs(tokens, order, vocab_size)
-    _check_stream(tokens, order, vocab_size)
-    path = cache_path(tokens, order, vocab_size, cache_dir)
-    expected = max(np.asarray(tokens).size - 1, 0)
+    arr = _check_stream(tokens, order, vocab_size)
+    path = cache_path(arr, order, vocab_size, cache_dir)
+    expected = max(arr.size - 1, 0)
     if path.exists():
         try:
             cached = np.load(path)
@@ -333,7 +336,7 @@ def ppm_target_probs(
                 return cached
         except (OSError, ValueError):
             pass  # unreadable or truncated: recompute and overwrite below
-    probs = compute_ppm_probs(tokens, order, vocab_size)
+    probs = compute_ppm_probs(arr, order, vocab_size)
     _save_atomically(path, probs)
     return probs
 
@@ -345,6 +348,9 @@ def _save_atomically(path: Path, probs: np.ndarray) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             np.save(f, probs)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; other users' runs may read the cache too
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -352,19 +358,25 @@ def _save_atomically(path: Path, probs: np.ndarray) -> None:
 
 
 # ---- MIXING AND METRICS ----
-# p = (1 - w) p_net + w p_ppm per target. In IEEE arithmetic (1-0)*a + 0*b == a and 0*a + 1*b == b
-# for finite a, b, so w = 0 and w = 1 reproduce the plain and the PPM-only values bit for bit.
+# p = (1 - w) p_net + w p_ppm per target, computed in log space: log p = logaddexp(log(1-w) - nll_net,
+# log w + log p_ppm). With w = 0 the second term is -inf and logaddexp(a, -inf) == a exactly, so the
+# mixed loss equals the plain loss bit for bit (likewise w = 1 gives -log p_ppm); the plain
+# probability-space formula would round-trip nll through exp and log and miss by an ulp.
 
 
-def mix_probs(p_net: np.ndarray, p_ppm: np.ndarray, weight: float) -> np.ndarray:
-    """Blend per-target probabilities: (1 - weight) * p_net + weight * p_ppm, as float64."""
+def mixed_nll(nll_net: torch.Tensor, p_ppm: torch.Tensor, weight: float) -> torch.Tensor:
+    """Per target -log((1 - weight) * exp(-nll_net) + weight * p_ppm); exact at weight 0 and 1.
+
+    nll_net is the network's cross-entropy of each target (nats), p_ppm the PPM-C probability of the
+    same targets; pass float64 tensors of one shape (the eval pass mixes one batch at a time).
+    """
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"ppm weight: expected a value in [0, 1], got {weight}")
-    p_net = np.asarray(p_net, dtype=np.float64)
-    p_ppm = np.asarray(p_ppm, dtype=np.float64)
-    if p_net.shape != p_ppm.shape:
-        raise ValueError(f"mix_probs: p_net shape {p_net.shape} != p_ppm shape {p_ppm.shape}")
-    return (1.0 - weight) * p_net + weight * p_ppm
+    if nll_net.shape != p_ppm.shape:
+        raise ValueError(f"mixed_nll: nll_net shape {tuple(nll_net.shape)} != p_ppm shape {tuple(p_ppm.shape)}")
+    log_keep = math.log1p(-weight) if weight < 1.0 else -math.inf  # log(1 - w); math.log1p(-1) raises
+    log_weight = math.log(weight) if weight > 0.0 else -math.inf
+    return -torch.logaddexp(log_keep - nll_net, log_weight + torch.log(p_ppm))
 
 
 def loss_from_probs(probs: np.ndarray) -> float:

@@ -1,11 +1,13 @@
 """`train(config, on_event, out_dir=None) -> Final`: one training run, streamed as events.
 
-CPU runs in fp32; CUDA uses bf16 autocast, optional torch.compile, flash SDPA and DDP when
-launched by torchrun (RANK / WORLD_SIZE / LOCAL_RANK). Only rank 0 emits events.
+CPU runs in fp32; CUDA uses bf16 autocast, optional torch.compile and flash SDPA. Launched by
+torchrun (RANK / WORLD_SIZE / LOCAL_RANK) it trains data-parallel with DDP over nccl on CUDA or
+gloo on CPU. Only rank 0 emits events.
 """
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import tempfile
@@ -18,24 +20,52 @@ import torch.distributed as dist
 
 from model.config import TrainConfig
 from model.events import Eval, EventCallback, Failed, Final, TrainingError, TrainStep
-from model.export import read_artifact, write_artifact
+from model.export import ARTIFACT_NAME, read_artifact, write_artifact
 from model.gpt import GPT
 from model.optim import build_optimizers
 
 
 def _setup_device(config: TrainConfig):
+    """(device, rank, world, owns_group) from torchrun's RANK / WORLD_SIZE / LOCAL_RANK.
+
+    Under torchrun with no process group yet, start one (nccl on CUDA, gloo on CPU) and say so,
+    so train() destroys only a group it created (a notebook's own group is left alone)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda': expected a visible CUDA device, but torch sees none")
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     if use_cuda:
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        device = torch.device("cuda", local)
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
-        if world > 1 and not dist.is_initialized():
-            dist.init_process_group("nccl", device_id=device)
     else:
         device = torch.device("cpu")
-    return device, rank, world
+    owns_group = world > 1 and not dist.is_initialized()
+    if owns_group:
+        if use_cuda:
+            dist.init_process_group("nccl", device_id=device)
+        else:
+            dist.init_process_group("gloo")
+    return device, rank, world, owns_group
+
+
+def _mean_over_ranks(values: list[float], device: torch.device) -> list[float]:
+    """Average plain numbers over all ranks, so every rank sees the same loss and clock."""
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)  # SUM: gloo has no AVG
+    return (t / dist.get_world_size()).tolist()
+
+
+def _artifact_dir(out_dir: Path | None, rank: int, world: int) -> Path:
+    """out_dir, else a fresh temporary folder; under torchrun rank 0 picks it and tells the
+    others (all ranks of a run share one machine's disk, or out_dir on a shared file system)."""
+    if out_dir is not None:
+        return Path(out_dir)
+    if world == 1:
+        return Path(tempfile.mkdtemp(prefix="golf-run-"))
+    chosen = [tempfile.mkdtemp(prefix="golf-run-") if rank == 0 else None]
+    dist.broadcast_object_list(chosen, src=0)
+    return Path(chosen[0])
 
 
 def lr_scale(step: int, elapsed_ms: float, config: TrainConfig) -> float:
@@ -62,11 +92,12 @@ class _Evaluator:
         self.tokens = load_validation_tokens(files.val_pattern, config.train_seq_len,
                                              config.val_max_tokens)
         self.luts = build_bpb_luts(files.tokenizer_path, config.vocab_size, device)
-        self.ppm_probs = None
+        # PPM-C depends only on the validation stream: computed once, cached next to the data.
+        self.ppm_probs, self.ppm_weight = None, config.ppm_c_weight
         if config.ppm_c:
             from model.ppm import ppm_target_probs
 
-            self.ppm_probs = torch.from_numpy(ppm_target_probs(
+            self.ppm_probs = torch.from_numpy(ppm_target_probs(  # (n_tokens - 1,) float64
                 self.tokens.numpy(), config.ppm_c_order, config.vocab_size, files.root))
 
     @torch.no_grad()
@@ -89,10 +120,10 @@ class _Evaluator:
             sums[1] += target_bytes(x.reshape(-1), y.reshape(-1), self.luts).double().sum()
             sums[3] += nll.numel()
             if self.ppm_probs is not None:
-                w = self.config.ppm_c_weight
-                p_ppm = self.ppm_probs[s * T:e * T].to(self.device)
-                p = (1 - w) * torch.exp(-nll) + w * p_ppm
-                sums[2] += -torch.log(p).sum()
+                from model.ppm import mixed_nll
+
+                p_ppm = self.ppm_probs[s * T:e * T].to(self.device)  # targets tokens[s*T+1 .. e*T]
+                sums[2] += mixed_nll(nll, p_ppm, self.ppm_weight).sum()
         model.train()
         if self.world > 1:
             dist.all_reduce(sums)
@@ -104,10 +135,24 @@ class _Evaluator:
 
 
 def train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None = None) -> Final:
-    """Train `config` to completion (or its wall-clock cap), streaming events to on_event."""
+    """Train `config` to completion (or its wall-clock cap), streaming events to on_event.
+
+    Under torchrun every rank calls this with the same arguments; only rank 0 emits events."""
+    device, rank, world, owns_group = _setup_device(config)
+    try:
+        return _train(config, on_event, out_dir, device, rank, world)
+    finally:
+        if owns_group:
+            # DDP's reference cycles keep the group alive past destroy_process_group; gloo then
+            # aborts the process (SIGABRT) when the interpreter frees it at exit. Collect first.
+            gc.collect()
+            dist.destroy_process_group()
+
+
+def _train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None,
+           device: torch.device, rank: int, world: int) -> Final:
     from model.data import TokenLoader, resolve_data
 
-    device, rank, world = _setup_device(config)
     emit = on_event if rank == 0 else (lambda event: None)
     torch.manual_seed(config.seed)
     files = resolve_data(config)
@@ -117,10 +162,12 @@ def train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None = N
     model = base_model
     if is_cuda and config.compile:
         model = torch.compile(base_model, dynamic=False)
+    eval_model = model  # each rank scores its own shard: no DDP, whose forward syncs buffers
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        model = DistributedDataParallel(model, device_ids=[device.index])
+        # device_ids must be None for a module on the CPU
+        model = DistributedDataParallel(model, device_ids=[device.index] if is_cuda else None)
     optimizers = build_optimizers(base_model, config)
     accum = max(config.grad_accum_steps // world, 1)
     loader = TokenLoader(files.train_pattern, rank, world, device)
@@ -164,7 +211,7 @@ def train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None = N
         loader = TokenLoader(files.train_pattern, rank, world, device)
 
     def run_eval(step: int, train_s: float) -> tuple:
-        res = evaluate(model, autocast)
+        res = evaluate(eval_model, autocast)
         emit(Eval(step, config.iterations, train_s, res[0], res[1],
                   step * config.train_batch_tokens, res[2], res[3]))
         return res
@@ -179,7 +226,10 @@ def train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None = N
         t0 = time.perf_counter()
         loss = train_step(step + 1, lr_scale(step, train_ms, config))
         loss_value = loss.item()
-        train_ms += (time.perf_counter() - t0) * 1000
+        step_ms = (time.perf_counter() - t0) * 1000
+        if world > 1:  # one loss and one clock on all ranks: same lr, same cap decision, no hang
+            loss_value, step_ms = _mean_over_ranks([loss_value, step_ms], device)
+        train_ms += step_ms
         step += 1
         if not math.isfinite(loss_value):
             message = f"non-finite training loss {loss_value} at step {step}"
@@ -195,12 +245,14 @@ def train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None = N
             res = run_eval(step, train_ms / 1000)
     res = run_eval(step, train_ms / 1000)
 
-    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="golf-run-"))
-    path = write_artifact(base_model.state_dict(), out, config.fp16_embed)
+    # rank 0 writes the artifact; every rank waits for it, then evaluates the same round trip
+    path = _artifact_dir(out_dir, rank, world) / ARTIFACT_NAME
+    if rank == 0:
+        write_artifact(base_model.state_dict(), path.parent, config.fp16_embed)
     if world > 1:
         dist.barrier()
     base_model.load_state_dict(read_artifact(path), strict=True)
-    quant = evaluate(model, autocast)
+    quant = evaluate(eval_model, autocast)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if is_cuda else 0.0
     final = Final(step, train_ms / 1000, train_ms / max(step, 1), num_params, peak, res[0], res[1],
                   quant[0], quant[1], path.stat().st_size, stopped_early, res[2], res[3],

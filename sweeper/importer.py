@@ -30,13 +30,30 @@ _EVAL = re.compile(
 _TRAIN = re.compile(
     r"step:(\d+)/(\d+)(?: train_loss:\S+)? train_time:(\d+(?:\.\d+)?)ms step_avg:([0-9.]+|nan|inf)ms\s*$"
 )
-_STOP = re.compile(r"stopping_early: .*?train_time:(\d+)ms step:(\d+)/(\d+)")
-_PEAK = re.compile(r"peak memory allocated: (\d+) MiB")
-_MODEL_BYTES = re.compile(r"Serialized model int8\+zlib: (\d+) bytes")
-_TOTAL_BYTES = re.compile(r"Total submission size int8\+zlib: (\d+) bytes")
-_ROUNDTRIP = re.compile(r"final_int8_zlib_roundtrip_exact val_loss:([0-9.]+) val_bpb:([0-9.]+)")
-_PARAMS = re.compile(r"model_params:(\d+)\s*$")
-_SEED = re.compile(r"seed:(\d+)\s*$")
+
+
+def _stopped(m: re.Match, final: dict, extra: dict) -> None:
+    final.update(train_time_s=int(m[1]) / 1000.0, steps=int(m[2]), stopped_early=True)
+    extra["total_steps"] = int(m[3])
+
+
+# parameter-golf summary lines: (prefix, full-line pattern, what it records into final / extra).
+# A line with a known prefix that does not match (a log cut mid-line) is reported, not guessed at.
+# artifact_bytes is the int8+zlib model, as golf's own runs count it; parameter-golf's 16 MB rule
+# also counts the script, so the printed total is kept as submission_bytes.
+_SUMMARY_LINES = (
+    ("stopping_early:", re.compile(r"stopping_early: .*?train_time:(\d+)ms step:(\d+)/(\d+)\s*$"), _stopped),
+    ("peak memory allocated:", re.compile(r"peak memory allocated: (\d+) MiB"),
+     lambda m, final, extra: final.update(peak_memory_mib=int(m[1]))),
+    ("Serialized model int8+zlib:", re.compile(r"Serialized model int8\+zlib: (\d+) bytes"),
+     lambda m, final, extra: final.update(artifact_bytes=int(m[1]))),
+    ("Total submission size int8+zlib:", re.compile(r"Total submission size int8\+zlib: (\d+) bytes\s*$"),
+     lambda m, final, extra: extra.update(submission_bytes=int(m[1]))),
+    ("final_int8_zlib_roundtrip_exact ", re.compile(r"final_int8_zlib_roundtrip_exact val_loss:([0-9.]+) val_bpb:([0-9.]+)\s*$"),
+     lambda m, final, extra: final.update(quant_val_loss=float(m[1]), quant_val_bpb=float(m[2]))),
+    ("model_params:", re.compile(r"model_params:(\d+)\s*$"), lambda m, final, extra: final.update(num_params=int(m[1]))),
+    ("seed:", re.compile(r"seed:(\d+)\s*$"), lambda m, final, extra: extra.update(seed=int(m[1]))),
+)
 _HEADER = re.compile(r"(#{1,6})\s+(.*?)\s*#*\s*$")
 _VARIANT_SEED = re.compile(r"^(.*?)(?:-|\s+)(\d+)$")
 
@@ -64,7 +81,7 @@ class ParsedRun:
     evals: list[dict]
     final: dict
     content_hash: str
-    extra: dict = field(default_factory=dict)  # facts with no run column (total_steps, model bytes)
+    extra: dict = field(default_factory=dict)  # facts with no run column (total_steps, submission_bytes, seed)
 
     @property
     def import_key(self) -> str:
@@ -112,24 +129,14 @@ def parse_log_lines(lines: list[str], path: str, first_line_no: int = 1) -> tupl
             continue
         if line.startswith("warmup_step:") or not line:
             continue
-        if m := _STOP.search(line):
-            final["train_time_s"] = int(m.group(1)) / 1000.0
-            final["steps"] = int(m.group(2))
-            final["stopped_early"] = True
-            extra["total_steps"] = int(m.group(3))
-        elif m := _PEAK.match(line):
-            final["peak_memory_mib"] = int(m.group(1))
-        elif m := _MODEL_BYTES.match(line):
-            extra["model_bytes"] = int(m.group(1))
-        elif m := _TOTAL_BYTES.match(line):
-            final["artifact_bytes"] = int(m.group(1))
-        elif m := _ROUNDTRIP.match(line):
-            final["quant_val_loss"] = _num(m.group(1))
-            final["quant_val_bpb"] = _num(m.group(2))
-        elif m := _PARAMS.match(line):
-            final["num_params"] = int(m.group(1))
-        elif m := _SEED.match(line):
-            extra["seed"] = int(m.group(1))
+        for prefix, pattern, record in _SUMMARY_LINES:
+            if line.startswith(prefix):
+                m = pattern.match(line)
+                if m:
+                    record(m, final, extra)
+                else:
+                    issues.append(LineIssue(path, first_line_no + offset, f"malformed {prefix!r} line: {line[:80]!r}"))
+                break
     if evals:
         last = evals[-1]
         final["val_loss"] = last["val_loss"]
@@ -137,8 +144,6 @@ def parse_log_lines(lines: list[str], path: str, first_line_no: int = 1) -> tupl
         final.setdefault("steps", last["step"])
         final.setdefault("train_time_s", last["train_time_s"])
         final.setdefault("stopped_early", False)
-        if "artifact_bytes" not in final and "model_bytes" in extra:
-            final["artifact_bytes"] = extra["model_bytes"]  # no total printed: the model is the artifact
     return evals, final, extra, issues
 
 

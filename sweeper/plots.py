@@ -6,41 +6,56 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sweeper.report import RunBlocks
+
 
 def plot_curves(curves: pd.DataFrame, path: str, metric: str = "val_loss", threshold: float | None = None,
-                points: int = 200) -> None:
-    """Write a two-panel PNG: mean +/- CI per variant against train_time_s (common grid) and step."""
+                points: int = 200):
+    """Write a two-panel PNG: per variant the mean +/- 95% CI against train_time_s (each run interpolated
+    onto a common grid, as the report does) and against step; the threshold as a dashed line.
+    Returns the (closed) matplotlib Figure, for inspection."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cur = curves[curves["current"].astype(bool)].dropna(subset=[metric])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for variant, g in cur.groupby("variant", sort=False):
-        runs = [r.sort_values("train_time_s") for _, r in g.groupby("run_id")]
-        lo, hi = max(r["train_time_s"].min() for r in runs), min(r["train_time_s"].max() for r in runs)
-        if hi > lo:
-            grid = np.linspace(lo, hi, points)
-            ys = np.array([np.interp(grid, r["train_time_s"], r[metric]) for r in runs])
-            _band(axes[0], grid, ys, str(variant))
-        by_step = g.groupby("step")[metric].agg(["mean", "std", "count"])
-        half = stats.t.ppf(0.975, np.maximum(by_step["count"] - 1, 1)) * by_step["std"].fillna(0) / np.sqrt(by_step["count"])
-        axes[1].plot(by_step.index, by_step["mean"], label=str(variant))
-        axes[1].fill_between(by_step.index, by_step["mean"] - half, by_step["mean"] + half, alpha=0.2)
-    for ax, xl in zip(axes, ("train time (s)", "step")):
+    cur = curves[curves["current"].to_numpy(bool)]
+    by_time = RunBlocks.build(cur, metric, "train_time_s")
+    by_step = cur.loc[cur[metric].notna()].groupby(["variant", "step"], sort=True)[metric].agg(["mean", "std", "count"])
+    fig, (ax_time, ax_step) = plt.subplots(1, 2, figsize=(12, 4.5))
+    step_variants = set(by_step.index.unique(level=0))
+    for i, variant in enumerate(pd.unique(cur["variant"])):
+        color = f"C{i % 10}"  # one colour per variant in both panels
+        grid, ys = by_time.grid_curves(np.flatnonzero(by_time.variant == variant), points)
+        if len(grid) > 1:
+            _band(ax_time, grid, ys.mean(axis=0), ys.std(axis=0, ddof=1) if len(ys) > 1 else None, len(ys),
+                  variant, color)
+        if variant in step_variants:
+            s = by_step.loc[variant]
+            _band(ax_step, s.index.to_numpy(float), s["mean"].to_numpy(), s["std"].to_numpy(), s["count"].to_numpy(),
+                  variant, color)
+    low = by_step["mean"].min() if len(by_step) else np.nan
+    for ax, label in ((ax_time, "train time (s)"), (ax_step, "step")):
         if threshold is not None:
-            ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold}")
-        ax.set_xlabel(xl)
+            ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}")
+            if np.isfinite(low):  # the early loss is ~3x the final one: zoom on the approach to the threshold
+                span = max(threshold - low, 0.01 * abs(threshold))
+                ax.set_ylim(min(low, threshold) - 0.5 * span, threshold + 6 * span)
+        ax.set_xlabel(label)
         ax.set_ylabel(metric)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = ax_step.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=7, ncol=1 + len(labels) // 25)
+    fig.tight_layout(rect=(0, 0, 1 - 0.07 * (1 + len(labels) // 25), 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return fig
 
 
-def _band(ax, grid, ys, label):
-    mean = ys.mean(axis=0)
-    if len(ys) > 1:
-        half = stats.t.ppf(0.975, len(ys) - 1) * ys.std(axis=0, ddof=1) / np.sqrt(len(ys))
-        ax.fill_between(grid, mean - half, mean + half, alpha=0.2)
-    ax.plot(grid, mean, label=label)
+def _band(ax, x, mean, std, count, label, color):
+    """The mean line and, where there are 2+ runs, a 95% t-interval band."""
+    ax.plot(x, mean, label=str(label), color=color)
+    if std is None:
+        return
+    count = np.broadcast_to(count, np.shape(mean))
+    multi = count > 1  # one run: no interval
+    half = stats.t.ppf(0.975, np.maximum(count - 1, 1)) * np.nan_to_num(std) / np.sqrt(count)
+    ax.fill_between(x, mean - half, mean + half, where=multi, color=color, alpha=0.2)

@@ -1,90 +1,239 @@
-"""Ablation specs (ablations/*.yaml): safe YAML loading with line numbers, validation, expansion.
+"""Ablation specs (ablations/*.yaml): safe YAML with line numbers, a pydantic model, expansion.
 
 `load_spec(path) -> Spec`, `expand(spec, base=None, seeds=None) -> Expansion`. Every problem
 raises SpecError with one message: `file:line: variant 'x': what is wrong (expected ...)`.
+
+Two layers of checking, each where it can be done:
+- shape (parse time, pydantic): keys, types, seeds, threshold, names of operations, the type of
+  every TrainConfig field set by name. pydantic's error `loc` is mapped back to the YAML line.
+- meaning (expansion time, sweeper.ablation_ops and TrainConfig): layer indices against the
+  model's depth, tables shared by no layer, ppm_c weight, cross-field rules. These depend on the
+  base preset, which `--base` may change, so they cannot be checked earlier.
 """
 
 from __future__ import annotations
 
+import difflib
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Optional, get_type_hints
 
 import yaml
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
+                      StrictInt, ValidationError, create_model, model_validator)
+from pydantic_core import PydanticCustomError
 
 from model.config import PRESETS, TrainConfig
-from sweeper.ablation_ops import apply_op
+from sweeper.ablation_ops import OPS, apply_op
 from sweeper.errors import SpecError
 from sweeper.plan import RunPlan
 
 THRESHOLD_METRICS = ("val_loss", "val_bpb", "ppm_val_loss", "ppm_val_bpb")
-TOP_KEYS = {"name", "description", "base", "config", "seeds", "threshold", "variants", "grid"}
+# A run's seed comes from the spec's `seeds` (or --seeds); a variant setting it would be overwritten.
+_NOT_SETTABLE = {"seed": "seeds are set by the top-level 'seeds' key"}
+
+# ---- YAML with line numbers ----
+# (key path) -> 1-based line. Keys are str()-ed so they compare with pydantic's error `loc`.
+Lines = dict[tuple[str, ...], int]
 
 
-class LineDict(dict):
-    """A YAML mapping that remembers the line (1-based) of each key."""
-
-    def __init__(self, *args: Any, line: int = 0, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.line = line
-        self.lines: dict[Any, int] = {}
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that records key lines and rejects duplicate keys (PyYAML keeps the last)."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
-    loader.flatten_mapping(node)
-    out = LineDict(line=node.start_mark.line + 1)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in out:
-            raise SpecError(f"{loader.name}:{line}: duplicate key {key!r} (first at line "
-                            f"{out.lines[key]}; expected each key once)")
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.lines[key] = line
-    return out
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: tuple[str, ...], lines: Lines, file: str) -> Any:
+    """Construct plain data from a composed node, recording the line of every key and item."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # resolves `<<: *anchor` merges
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                seen = key in out
+            except TypeError:
+                raise SpecError(f"{file}:{line}: a mapping key must be a plain value, got {key!r}") from None
+            if seen:
+                raise SpecError(f"{file}:{line}: duplicate key {key!r} (first at line "
+                                f"{lines[path + (str(key),)]}; expected each key once)")
+            lines[path + (str(key),)] = line  # a key's own line, before its value's
+            out[key] = _build(loader, value_node, path + (str(key),), lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, path + (str(i),), lines, file) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def load_yaml(text: str, file: str) -> tuple[Any, Lines]:
+    """Safe-load one YAML document -> (data, lines); SpecError with the line on a syntax error."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: Lines = {}
+        data = _build(loader, node, (), lines, file) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise SpecError(f"{file}:{mark.line + 1 if mark else 1}: YAML syntax: {exc.problem or exc}") from None
+    finally:
+        loader.dispose()
+    return data, lines
 
 
-@dataclass(frozen=True)
-class Threshold:
-    metric: str
+# ---- the model ----
+
+
+class _Strict(BaseModel):
+    # strict: YAML already types its scalars, so "3" is never silently an int, nor 1 a bool.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Ordered(_Strict):
+    """A mapping of operations: validated like a model, applied in the order written."""
+
+    _order: tuple[str, ...] = PrivateAttr(())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_order(cls, data: Any, handler: Any) -> "_Ordered":
+        model = handler(data)
+        model._order = tuple(data) if isinstance(data, dict) else ()
+        return model
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(name, getattr(self, name)) for name in self._order]
+
+
+def _operation_types() -> dict[str, Any]:
+    """Every name a variant may set -> the type of its argument.
+
+    Operations take any YAML value here; their arguments are checked by sweeper.ablation_ops
+    against the model they apply to. A TrainConfig field set by name takes the field's type.
+    """
+    hints = get_type_hints(TrainConfig)
+    types: dict[str, Any] = {name: Any for name in OPS}
+    for name in sorted(TrainConfig.field_names() - set(OPS) - set(_NOT_SETTABLE)):
+        types[name] = hints[name]
+    return types
+
+
+_OP_TYPES = _operation_types()
+# Defaults are never validated, so None only marks "not written"; `matrix_lr: null` is an error.
+Operations = create_model("Operations", __base__=_Ordered, **{k: (t, None) for k, t in _OP_TYPES.items()})
+Grid = create_model("Grid", __base__=_Ordered,
+                    **{k: (Annotated[list[t], Field(min_length=1)], None) for k, t in _OP_TYPES.items()})
+
+
+def _no_ops_is_empty(value: Any) -> Any:
+    return {} if value is None else value  # `baseline:` with nothing after it
+
+
+def _name_as_text(value: Any) -> Any:
+    # Variant names like `25` are natural (numbered runs); YAML reads them as integers.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _count_to_seeds(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value > 0:
+            return list(range(value))
+    elif isinstance(value, list):
+        return value
+    raise PydanticCustomError("seeds", "expected a positive count n (meaning seeds 0..n-1) or a list of integers")
+
+
+def _distinct(seeds: list[int]) -> list[int]:
+    if len(set(seeds)) != len(seeds):
+        raise PydanticCustomError("seeds", "expected distinct seeds")
+    return seeds
+
+
+class Threshold(_Strict):
+    """Target of time-to-threshold: the first eval with `metric <= value`."""
+
+    metric: Literal[THRESHOLD_METRICS]  # type: ignore[valid-type]
     value: float
 
 
-@dataclass
-class Variant:
-    name: str
-    ops: list[tuple[str, Any, int]]  # (op, argument, line)
-    line: int
+class Spec(_Strict):
+    """A validated spec. `path` and the YAML lines are kept for error messages at expansion."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    base: Literal[tuple(PRESETS)] = "golf"  # type: ignore[valid-type]
+    config: Annotated[Operations, BeforeValidator(_no_ops_is_empty)] = Operations()  # type: ignore[valid-type]
+    seeds: Annotated[list[StrictInt], Field(min_length=1), AfterValidator(_distinct),
+                     BeforeValidator(_count_to_seeds)] = [0]
+    threshold: Optional[Threshold] = None
+    variants: Annotated[dict[Annotated[str, BeforeValidator(_name_as_text)],
+                             Annotated[Operations, BeforeValidator(_no_ops_is_empty)]],  # type: ignore[valid-type]
+                        Field(min_length=1)]
+    grid: Annotated[Grid, BeforeValidator(_no_ops_is_empty)] = Grid()  # type: ignore[valid-type]
+
+    _path: str = PrivateAttr("<spec>")
+    _lines: Lines = PrivateAttr(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def line(self, *key: str) -> int:
+        """Line of a key path in the spec file."""
+        return _line(self._lines, key)
 
 
-@dataclass
-class Spec:
-    """A validated spec; `path` is used in error messages."""
-
-    path: str
-    name: str
-    description: str
-    base: str
-    config: list[tuple[str, Any, int]]
-    seeds: list[int]
-    threshold: Threshold | None
-    variants: list[Variant]
-    grid: list[tuple[str, list[Any], int]] = field(default_factory=list)
+def _line(lines: Lines, key: tuple[str, ...]) -> int:
+    """Line of a key path, or of the nearest enclosing key that has one."""
+    for n in range(len(key), -1, -1):
+        if key[:n] in lines:
+            return lines[key[:n]]
+    return 1
 
 
-@dataclass
-class Expansion:
-    plans: list[RunPlan]
-    duplicates: list[tuple[str, str]]
-    threshold: Threshold | None
+# ---- pydantic errors -> golf's one message ----
+
+_SECTION_KEYS = {(): Spec.model_fields, ("threshold",): Threshold.model_fields}
+
+
+def _unknown_key(loc: tuple[str, ...]) -> str:
+    key = loc[-1]
+    if loc[:-1] in _SECTION_KEYS:
+        return f"unknown key {key!r} (expected one of {', '.join(_SECTION_KEYS[loc[:-1]])})"
+    if key in _NOT_SETTABLE:
+        return f"{key}: cannot be set here ({_NOT_SETTABLE[key]})"
+    close = difflib.get_close_matches(key, _OP_TYPES, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (f"{key}: unknown operation or config field {key!r} ({hint}expected one of "
+            f"{', '.join(OPS)} or a TrainConfig field)")
+
+
+def _describe(error: dict) -> tuple[tuple[str, ...], str]:
+    """(key path, message) for one pydantic error."""
+    loc = tuple(str(p) for p in error["loc"] if p != "[key]")
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return loc, _unknown_key(loc)
+    if kind == "missing":
+        where = ".".join(loc[:-1])
+        return loc[:-1], f"{where + ': ' if where else ''}missing key {loc[-1]!r}"
+    if kind in ("too_short", "string_too_short"):
+        msg = "expected a non-empty value"
+    elif kind in ("model_type", "dict_type"):
+        msg = "expected a mapping"
+    elif msg.startswith("Input should be "):
+        msg = "expected " + msg[len("Input should be "):]
+    got = repr(error["input"])
+    got = got if len(got) <= 60 else got[:57] + "..."
+    return loc, f"{'.'.join(loc) or 'spec'}: got {got} ({msg})"
+
+
+def _spec_error(exc: ValidationError, path: str, lines: Lines) -> SpecError:
+    """The first problem in file order, as one message with line and variant."""
+    found = []
+    for error in exc.errors():
+        loc, msg = _describe(error)
+        found.append((_line(lines, loc), loc, msg))
+    line, loc, msg = min(found, key=lambda f: f[0])
+    if loc[:1] == ("variants",) and len(loc) >= 2:
+        return _err(path, line, msg.removeprefix(f"variants.{loc[1]}.").removeprefix(f"variants.{loc[1]}: "), loc[1])
+    return _err(path, line, msg)
 
 
 def _err(path: str, line: int, msg: str, variant: str | None = None) -> SpecError:
@@ -92,93 +241,44 @@ def _err(path: str, line: int, msg: str, variant: str | None = None) -> SpecErro
     return SpecError(f"{path}:{line}:{where} {msg}")
 
 
-def _seeds(raw: Any, path: str, line: int) -> list[int]:
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0:
-        return list(range(raw))
-    if isinstance(raw, list) and raw and all(isinstance(s, int) and not isinstance(s, bool) for s in raw):
-        if len(set(raw)) != len(raw):
-            raise _err(path, line, f"seeds: {raw} repeats a seed (expected distinct seeds)")
-        return list(raw)
-    raise _err(path, line, f"seeds: got {raw!r} (expected a positive count n, meaning seeds "
-                           "0..n-1, or a list of integers)")
-
-
 def parse_spec(text: str, path: str = "<spec>") -> Spec:
     """Parse and validate spec text (no expansion)."""
-    loader = _Loader(text)
-    loader.name = path
+    data, lines = load_yaml(text, path)
+    if not isinstance(data, dict):
+        raise _err(path, 1, f"expected a mapping with keys {', '.join(Spec.model_fields)}, got {data!r}")
     try:
-        doc = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        raise _err(path, line, f"YAML syntax: {exc.problem or exc}") from None
-    finally:
-        loader.dispose()
-    if not isinstance(doc, LineDict):
-        raise _err(path, 1, "expected a mapping with name, base, variants, ...")
-    for key in doc:
-        if key not in TOP_KEYS:
-            raise _err(path, doc.lines[key], f"unknown key {key!r} (expected one of {', '.join(sorted(TOP_KEYS))})")
-    for key in ("name", "variants"):
-        if key not in doc:
-            raise _err(path, doc.line, f"missing key {key!r}")
-    name = doc["name"]
-    if not isinstance(name, str) or not name:
-        raise _err(path, doc.lines["name"], f"name: expected a non-empty string, got {name!r}")
-    base = doc.get("base", "golf")
-    if base not in PRESETS:
-        raise _err(path, doc.lines.get("base", 1), f"base: unknown preset {base!r} (expected one of {', '.join(PRESETS)})")
-    config = doc.get("config") or LineDict()
-    if not isinstance(config, LineDict):
-        raise _err(path, doc.lines["config"], "config: expected a mapping of operations/fields")
-    seeds = _seeds(doc.get("seeds", 1), path, doc.lines.get("seeds", 1))
-    threshold = None
-    if "threshold" in doc:
-        th, line = doc["threshold"], doc.lines["threshold"]
-        if not isinstance(th, LineDict) or set(th) != {"metric", "value"}:
-            raise _err(path, line, f"threshold: got {th!r} (expected {{metric: val_loss, value: 2.92}})")
-        if th["metric"] not in THRESHOLD_METRICS:
-            raise _err(path, th.lines["metric"], f"threshold: metric {th['metric']!r} does not exist "
-                                                 f"(expected one of {', '.join(THRESHOLD_METRICS)})")
-        if not isinstance(th["value"], (int, float)) or isinstance(th["value"], bool):
-            raise _err(path, th.lines["value"], f"threshold: value {th['value']!r} (expected a number)")
-        threshold = Threshold(th["metric"], float(th["value"]))
-    variants_raw = doc["variants"]
-    if not isinstance(variants_raw, LineDict) or not variants_raw:
-        raise _err(path, doc.lines["variants"], "variants: expected a non-empty mapping name -> operations")
-    variants = []
-    for vname, ops in variants_raw.items():
-        line = variants_raw.lines[vname]
-        if ops is None:
-            ops = LineDict(line=line)
-        if not isinstance(ops, LineDict):
-            raise _err(path, line, f"expected a mapping of operations, got {ops!r}", str(vname))
-        variants.append(Variant(str(vname), [(k, v, ops.lines[k]) for k, v in ops.items()], line))
-    grid = []
-    if doc.get("grid") is not None:
-        g = doc["grid"]
-        if not isinstance(g, LineDict):
-            raise _err(path, doc.lines["grid"], "grid: expected a mapping field -> list of values")
-        for k, vals in g.items():
-            if not isinstance(vals, list) or not vals:
-                raise _err(path, g.lines[k], f"grid: {k}: expected a non-empty list of values")
-            grid.append((k, vals, g.lines[k]))
-    return Spec(path, name, str(doc.get("description", "")), base,
-                [(k, v, config.lines[k]) for k, v in config.items()], seeds, threshold, variants, grid)
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        raise _spec_error(exc, path, lines) from None
+    spec._path, spec._lines = path, lines
+    return spec
 
 
 def load_spec(path: str | Path) -> Spec:
     """Read and validate a spec file; SpecError names file and line on any problem."""
-    p = Path(path)
     try:
-        text = p.read_text()
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read spec ({exc.strerror})") from None
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read spec ({getattr(exc, 'strerror', None) or exc})") from None
     return parse_spec(text, str(path))
 
 
-def _apply(cfg: TrainConfig, ops, path: str, variant: str | None) -> TrainConfig:
+# ---- expansion ----
+
+
+@dataclass
+class Expansion:
+    """The runs of a spec: `plans` in file order, `duplicates` (kept, dropped) variant pairs
+    that resolve to the same config, and the resolved `base` config (preset + spec config)."""
+
+    plans: list[RunPlan]
+    duplicates: list[tuple[str, str]]
+    threshold: Threshold | None
+    base: TrainConfig
+    base_name: str
+
+
+def _apply(cfg: TrainConfig, ops: list[tuple[str, Any, int]], path: str, variant: str | None) -> TrainConfig:
     for op, arg, line in ops:
         try:
             cfg = apply_op(cfg, op, arg)
@@ -186,38 +286,44 @@ def _apply(cfg: TrainConfig, ops, path: str, variant: str | None) -> TrainConfig
             msg = str(exc)
             if not msg.startswith(op):
                 msg = f"{op}: {msg}"
+            if variant is None:
+                msg = f"config: {msg}"
             raise _err(path, line, msg, variant) from None
     return cfg
 
 
 def expand(spec: Spec, base: str | None = None, seeds: int | None = None) -> Expansion:
-    """Resolve every variant x grid point x seed into RunPlans (file order; duplicates once)."""
+    """Resolve every variant x grid point x seed into RunPlans (file order; duplicates once).
+
+    `base` overrides the spec's preset and `seeds` its seeds (0..seeds-1), as --base / --seeds do.
+    """
     base_name = base or spec.base
     try:
         start = TrainConfig.preset(base_name)
     except ValueError as exc:
         raise SpecError(f"--base: {exc}") from None
-    start = _apply(start, spec.config, spec.path, None)
+    if seeds is not None and seeds < 1:
+        raise SpecError(f"--seeds: got {seeds} (expected a positive count)")
+    config_ops = [(k, v, spec.line("config", k)) for k, v in spec.config.items()]
+    start = _apply(start, config_ops, spec.path, None)
     seed_list = list(range(seeds)) if seeds is not None else spec.seeds
-    names = [k for k, _, _ in spec.grid]
-    points = list(itertools.product(*[v for _, v, _ in spec.grid])) or [()]
+    grid = spec.grid.items()
+    points = list(itertools.product(*[values for _, values in grid])) or [()]
     plans: list[RunPlan] = []
     duplicates: list[tuple[str, str]] = []
     seen: dict[TrainConfig, str] = {}
-    for variant in spec.variants:
-        cfg_v = _apply(start, variant.ops, spec.path, variant.name)
+    for name, ops in spec.variants.items():
+        cfg_v = _apply(start, [(k, v, spec.line("variants", name, k)) for k, v in ops.items()], spec.path, name)
         for point in points:
-            label = variant.name
-            cfg = cfg_v
+            label, cfg = name, cfg_v
             if point:
-                label += "[" + ",".join(f"{k}={v}" for k, v in zip(names, point)) + "]"
-                grid_ops = [(k, v, line) for (k, _, line), v in zip(spec.grid, point)]
+                label += "[" + ",".join(f"{k}={v}" for (k, _), v in zip(grid, point)) + "]"
+                grid_ops = [(k, v, spec.line("grid", k)) for (k, _), v in zip(grid, point)]
                 cfg = _apply(cfg, grid_ops, spec.path, label)
             probe = cfg.replace(seed=0)
             if probe in seen:
                 duplicates.append((seen[probe], label))
                 continue
             seen[probe] = label
-            for s in seed_list:
-                plans.append(RunPlan(spec.name, label, s, cfg.replace(seed=s)))
-    return Expansion(plans, duplicates, spec.threshold)
+            plans.extend(RunPlan(spec.name, label, s, cfg.replace(seed=s)) for s in seed_list)
+    return Expansion(plans, duplicates, spec.threshold, start, base_name)

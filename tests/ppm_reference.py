@@ -63,10 +63,11 @@ def reference_target_probs(tokens, order: int, vocab: int) -> list[float]:
     return out
 
 
-# ---- REAL TEXT FALLBACK ----
-# Until a prepared data folder exists, "real text" is English from this machine: the docstrings of
-# the standard library, cut into words and punctuation and hashed into ids < vocab, so the stream has
-# the repetition statistics of real text (Zipfian words, recurring phrases).
+# ---- LONG REAL-TEXT STREAM FOR THE BENCHMARK ----
+# The tests use the prepared corpus (fixture golf_data_dir). bench/bench_ppm.py wants millions of
+# tokens without one, so by default it reads English from this machine: docstrings cut into words and
+# punctuation and hashed into ids < vocab, which keeps the repetition statistics of real text
+# (Zipfian words, recurring phrases).
 
 
 def stdlib_text_tokens(max_tokens: int, vocab: int = 1024):

@@ -44,7 +44,14 @@ def test_naive_baseline_final_metrics_in_store(store):
     assert row["train_time_s"] == pytest.approx(600.038)
     assert row["val_bpb"] == pytest.approx(1.2172)
     assert row["quant_val_bpb"] == pytest.approx(1.22436570)
-    assert int(row["artifact_bytes"]) == 15_863_489
+    assert row["quant_val_loss"] == pytest.approx(2.07269931)
+    assert int(row["artifact_bytes"]) == 15_815_847
+    assert row["step_avg_ms"] == pytest.approx(43.54) and bool(row["stopped_early"])
+    assert row["source"] == "import" and int(row["seed"]) == 1337
+    record, columns, _, evals = store.run_detail(row["run_id"])
+    assert columns["source_path"] == str(GOLF_LOG.resolve())
+    assert record.config["submission_bytes"] == 15_863_489 and record.config["total_steps"] == 20000
+    assert len(evals) == 70 and evals[-1]["val_bpb"] == pytest.approx(1.2172)
 
 
 def test_reimport_adds_nothing_and_changed_run_replaces_only_it(store, tmp_path):
@@ -84,3 +91,21 @@ def test_cli_prints_summary_and_is_idempotent(tmp_path):
     assert "runs:65 added:65" in first.stdout and "skipped_lines:1" in first.stdout
     second = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert "added:0 replaced:0 unchanged:65" in second.stdout
+
+
+def test_cli_reports_skipped_line_and_bad_file_then_summary(tmp_path):
+    lines = GOLF_LOG.read_text().splitlines()
+    last_eval = max(i for i, l in enumerate(lines) if l.startswith("step:") and "val_loss" in l)
+    cut = tmp_path / "cut.log"
+    cut.write_text("\n".join(lines[:last_eval]) + "\n" + lines[last_eval][:30])
+    (tmp_path / "noeval.log").write_text("nothing to see\n")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    r = subprocess.run([sys.executable, str(REPO / "cli.py"), "import", str(cut), str(tmp_path / "noeval.log"),
+                        "--sweep", "cut", "--db", db], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    assert f"skipped {cut.resolve()}:{last_eval + 1}: malformed step line: 'step:13780/20000 val_loss:2.06'" in r.stderr
+    assert f"error: {(tmp_path / 'noeval.log').resolve()}: no eval line" in r.stderr
+    assert "runs:1 added:1 replaced:0 unchanged:0 evals:69 skipped_lines:1 errors:1" in r.stdout
+    only_bad = subprocess.run([sys.executable, str(REPO / "cli.py"), "import", str(tmp_path / "noeval.log"),
+                               "--sweep", "cut", "--db", db], capture_output=True, text=True, cwd=REPO)
+    assert only_bad.returncode == 2 and "runs:0" in only_bad.stdout

@@ -49,8 +49,10 @@ def test_naive_baseline_final_metrics_match_readme():
     assert run.final["stopped_early"] is True
     assert run.final["val_bpb"] == pytest.approx(1.2172)
     assert run.final["quant_val_bpb"] == pytest.approx(1.22436570)
-    assert run.extra["model_bytes"] == 15_815_847
-    assert run.final["artifact_bytes"] == 15_863_489  # total submission (code + int8+zlib model)
+    assert run.final["artifact_bytes"] == 15_815_847  # the int8+zlib model, as golf's own runs count it
+    assert run.extra["submission_bytes"] == 15_863_489  # + the script: parameter-golf's 16 MB total
+    assert run.final["quant_val_loss"] == pytest.approx(2.07269931)
+    assert run.final["step_avg_ms"] == pytest.approx(43.54)
     assert run.final["peak_memory_mib"] == 10184
     assert run.seed == 1337
     assert all(e["val_bpb"] is not None for e in run.evals)
@@ -108,3 +110,27 @@ def test_truncated_collection_keeps_partial_last_run():
     assert 0 < len(last.evals) <= len(full[last.header].evals)
     assert [r.header for r in half.runs] == list(full)[: len(half.runs)]
     assert all(r.evals == full[r.header].evals for r in half.runs[:-1])
+
+
+@pytest.mark.parametrize("keep", [34, 39])  # cut inside the number, or inside "bytes"
+def test_summary_line_cut_mid_line_is_reported_not_guessed(keep):
+    lines = GOLF_LOG.read_text().splitlines()
+    i = next(n for n, l in enumerate(lines) if l.startswith("Serialized model int8+zlib:"))
+    cut = "\n".join(lines[:i] + [lines[i][:keep]])
+    result = parse_text(cut, "cut.log")
+    assert [str(x).split(" line:")[0] for x in result.issues] == [f"cut.log:{i + 1}: malformed 'Serialized model int8+zlib:'"]
+    run = result.runs[0]
+    assert "artifact_bytes" not in run.final and run.final["steps"] == 13780  # the stop line came before
+
+
+def test_modded_log_file_with_noise_and_interleaved_train_lines():
+    text = ("Running python 3.12\nstep:0/5960 val_loss:10.8258 train_time:0ms step_avg:0.02ms\n"
+            "step:1/5960 train_time:231ms step_avg:231.45ms\nsome noise: 1\n"
+            "step:125/5960 val_loss:4.3257 train_time:27923ms step_avg:223.38ms\n")
+    result = parse_text(text, "/logs/baseline-2.txt", variant_from=r"(?P<variant>\w+)-(?P<seed>\d+)")
+    assert result.format == "modded" and not result.issues
+    run = result.runs[0]
+    assert (run.variant, run.seed, run.header) == ("baseline", 2, None)
+    assert [e["step"] for e in run.evals] == [0, 125] and run.evals[1]["val_bpb"] is None
+    assert run.final == {"step_avg_ms": 223.38, "val_loss": 4.3257, "val_bpb": None, "steps": 125,
+                         "train_time_s": 27.923, "stopped_early": False}

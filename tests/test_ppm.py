@@ -9,17 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ppm_reference import ReferencePPMC, reference_target_probs, stdlib_text_tokens  # noqa: E402
+from ppm_reference import ReferencePPMC, reference_target_probs  # noqa: E402
 
 import model.ppm as ppm  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def real_text() -> np.ndarray:
-    """Real English (stdlib docstrings) as word-hashed ids < 1024."""
-    tokens = stdlib_text_tokens(6000, vocab=1024)
+def real_text(golf_data_dir) -> np.ndarray:
+    """Real tokenized text: the first 6000 ids of the prepared corpus's validation split (vocab 1024)."""
+    from model.data import read_shard
+
+    tokens = read_shard(golf_data_dir / "default" / "golf_val_000000.bin")[:6000].astype(np.int64)
     assert len(tokens) == 6000
     return tokens
 
@@ -94,30 +97,28 @@ def test_first_target_is_uniform_and_probabilities_are_in_range(real_text):
 
 def test_mixing_is_exact_at_the_ends(real_text):
     rng = np.random.default_rng(0)
-    p_ppm = ppm.ppm_target_probs(real_text, 2, 1024)
-    p_net = rng.uniform(1e-4, 1.0, size=p_ppm.shape).astype(np.float32)  # network probs come as fp32
-    nbytes = rng.integers(1, 6, size=p_ppm.shape)
-    plain_loss, plain_bpb = ppm.loss_from_probs(p_net), ppm.bpb_from_probs(p_net, nbytes)
-    ppm_loss, ppm_bpb = ppm.loss_from_probs(p_ppm), ppm.bpb_from_probs(p_ppm, nbytes)
+    p_ppm = torch.from_numpy(ppm.ppm_target_probs(real_text, 2, 1024))
+    # Network losses from near-certain (where exp/log round trips lose digits) to near-hopeless.
+    nll = torch.from_numpy(10.0 ** rng.uniform(-8, 1.5, size=p_ppm.shape))
 
-    mixed0 = ppm.mix_probs(p_net, p_ppm, 0.0)
-    assert ppm.loss_from_probs(mixed0) == plain_loss
-    assert ppm.bpb_from_probs(mixed0, nbytes) == plain_bpb
-    mixed1 = ppm.mix_probs(p_net, p_ppm, 1.0)
-    assert ppm.loss_from_probs(mixed1) == ppm_loss
-    assert ppm.bpb_from_probs(mixed1, nbytes) == ppm_bpb
-    # In between the mixture is a real blend, and the bpb is -log2 p summed over bytes.
-    mid = ppm.mix_probs(p_net, p_ppm, 0.05)
-    np.testing.assert_allclose(mid, 0.95 * p_net.astype(np.float64) + 0.05 * p_ppm, rtol=1e-15)
-    assert ppm.bpb_from_probs(mid, nbytes) == pytest.approx(-np.log2(mid).sum() / nbytes.sum())
-    assert ppm.bits_per_token(p_ppm) == pytest.approx(ppm_loss / np.log(2))
+    assert torch.equal(ppm.mixed_nll(nll, p_ppm, 0.0), nll)  # plain, bit for bit
+    assert torch.equal(ppm.mixed_nll(nll, p_ppm, 1.0), -torch.log(p_ppm))  # PPM alone, bit for bit
+    # In between it is the probability-space blend (1 - w) p_net + w p_ppm.
+    mid = ppm.mixed_nll(nll, p_ppm, 0.05)
+    blend = 0.95 * torch.exp(-nll) + 0.05 * p_ppm
+    torch.testing.assert_close(mid, -torch.log(blend), rtol=1e-12, atol=1e-15)
+    nbytes = rng.integers(1, 6, size=p_ppm.shape)
+    assert ppm.bpb_from_probs(blend.numpy(), nbytes) == pytest.approx(
+        mid.sum().item() / np.log(2) / nbytes.sum(), rel=1e-12)
+    assert ppm.bits_per_token(p_ppm.numpy()) == pytest.approx(
+        ppm.loss_from_probs(p_ppm.numpy()) / np.log(2), rel=1e-15)
 
 
 def test_bad_mixing_inputs_are_named():
     with pytest.raises(ValueError, match="weight"):
-        ppm.mix_probs(np.ones(3), np.ones(3), 1.5)
+        ppm.mixed_nll(torch.ones(3), torch.ones(3), 1.5)
     with pytest.raises(ValueError, match="shape"):
-        ppm.mix_probs(np.ones(3), np.ones(4), 0.5)
+        ppm.mixed_nll(torch.ones(3), torch.ones(4), 0.5)
     with pytest.raises(ValueError, match=r"ids in \[0, 10\).*12"):
         ppm.ppm_target_probs(np.array([1, 12, 3]), 2, 10)
     with pytest.raises(ValueError, match="order"):
@@ -160,6 +161,24 @@ def test_corrupt_cache_file_is_recomputed(tmp_path, real_text):
     np.testing.assert_array_equal(np.load(path), probs)
 
 
+def test_interrupted_cache_write_leaves_no_file(tmp_path, monkeypatch, real_text):
+    tokens = real_text[:500]
+
+    def save_half_then_die(f, arr):
+        f.write(b"\x93NUMPY half a header")
+        raise KeyboardInterrupt  # like a run stopped mid-write
+
+    monkeypatch.setattr(np, "save", save_half_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        ppm.ppm_target_probs(tokens, 2, 1024, cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # neither a truncated cache file nor a stray temporary
+    monkeypatch.undo()
+    before = ppm.computations
+    probs = ppm.ppm_target_probs(tokens, 2, 1024, cache_dir=tmp_path)
+    assert ppm.computations == before + 1
+    np.testing.assert_array_equal(np.load(ppm.cache_path(tokens, 2, 1024, tmp_path)), probs)
+
+
 def test_unwritable_cache_dir_falls_back_to_user_cache(tmp_path, monkeypatch, real_text):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "usercache"))
     blocked = tmp_path / "blocked"
@@ -200,3 +219,28 @@ def test_golf_ppm_names_bad_input(tmp_path, real_text):
     assert "val.npy" in result.stderr and "[0, 10)" in result.stderr
     missing = run_golf("ppm", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "nope" in missing.stderr
+
+
+def test_golf_ppm_on_a_prepared_data_folder(golf_data_dir, tmp_path):
+    import sentencepiece as spm
+
+    from model.data import build_bpb_luts, read_shard, target_bytes
+
+    folder, out = golf_data_dir / "default", tmp_path / "probs.npy"
+    result = run_golf("ppm", str(folder), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    figures = dict(item.split(":", 1) for line in result.stdout.splitlines()
+                   for item in line.split() if ":" in item)
+    tokens = np.concatenate([read_shard(f) for f in sorted(folder.glob("*_val_*.bin"))]).astype(np.int64)
+    assert int(figures["tokens"]) == len(tokens) and int(figures["vocab"]) == 1024
+    saved = np.load(out)
+    assert saved.dtype == np.float64 and saved.shape == (len(tokens) - 1,)
+    np.testing.assert_array_equal(saved, ppm.compute_ppm_probs(tokens, 2, 1024))
+    assert float(figures["bits_per_token"]) == pytest.approx(ppm.bits_per_token(saved), abs=1e-4)
+    ids = torch.from_numpy(tokens)
+    nbytes = target_bytes(ids[:-1], ids[1:], build_bpb_luts(folder / "tokenizer.model", 1024)).numpy()
+    assert float(figures["bpb"]) == pytest.approx(ppm.bpb_from_probs(saved, nbytes), abs=1e-4)
+    # The byte count is the text's: decoding the targets gives about as many UTF-8 bytes.
+    text = spm.SentencePieceProcessor(model_file=str(folder / "tokenizer.model")).decode(tokens[1:].tolist())
+    assert nbytes.sum() == pytest.approx(len(text.encode("utf-8")), rel=0.01)
+    assert float(figures["tokens_per_s"]) > 0

@@ -1,0 +1,392 @@
+"""A worker: claims runs from the store's queue and trains them one after another.
+
+    python -m sweeper.worker --db URL [--sweep NAME] [--name NAME] [--exit-when-idle]
+
+One worker process owns one device (the launcher sets CUDA_VISIBLE_DEVICES) and lives for the
+whole sweep, so torch is imported once, not once per run. For each claimed run it calls
+`model.train(config, on_event)` in-process, or `torchrun -m model` when the config asks for
+`gpus_per_run > 1`. Events go to a writer thread that batches eval rows into the store and renews
+the run's lease, so the training loop never waits on the database.
+
+Stopping: SIGINT / SIGTERM give the running attempt back to the queue (its evals flushed first)
+and exit; a refused heartbeat (the run was cancelled, or our lease expired and another worker
+took it) abandons the run without writing anything more for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from model.config import TrainConfig
+from model.events import Eval, Final, TrainingError, TrainStep
+from sweeper.store import RunRecord, Store
+
+log = logging.getLogger("golf.worker")
+
+# Test hook (the issue allows it): replace training with a sleep of this many seconds that emits
+# synthetic events, so queue tests can push hundreds of runs through real worker processes.
+FAKE_TRAIN_ENV = "GOLF_FAKE_TRAIN_S"
+
+
+class RunAborted(Exception):
+    """The store no longer holds our attempt (cancelled, or lease lost): stop training it."""
+
+
+class WorkerStop(BaseException):
+    """SIGINT/SIGTERM: give the current run back and exit. BaseException so that no
+    `except Exception` inside training swallows it."""
+
+
+@dataclass
+class WorkerOptions:
+    db: str
+    name: str
+    sweep: Optional[str] = None
+    lease_s: float = 60.0
+    poll_s: float = 2.0
+    flush_s: float = 1.0
+    exit_when_idle: bool = False
+    runs_dir: Path = Path(".golf/runs")
+
+
+# ---- the writer thread: evals and heartbeats off the training hot path ----
+class _AttemptWriter(threading.Thread):
+    """Batches one attempt's eval rows into the store every `flush_s` and renews its lease
+    (carrying live progress). `on_event` is the training callback: it only enqueues."""
+
+    def __init__(self, store: Store, run: RunRecord, lease_s: float, flush_s: float):
+        super().__init__(daemon=True, name=f"writer-{run.id}")
+        self.store, self.run_id, self.attempt = store, run.id, run.attempts
+        self.lease_s, self.flush_s = lease_s, flush_s
+        self.events: queue.Queue = queue.Queue()
+        self.pending: list[dict] = []
+        self.progress: dict = {}
+        self.lost = threading.Event()
+        self.done = threading.Event()
+
+    def on_event(self, event) -> None:
+        if self.lost.is_set():
+            raise RunAborted(f"run {self.run_id} attempt {self.attempt} is no longer ours "
+                             "(cancelled, or the lease expired)")
+        self.events.put(event)
+
+    def run(self) -> None:
+        last_beat, beat_progress = time.monotonic(), None
+        while not (self.done.is_set() and self.events.empty()):
+            deadline = time.monotonic() + self.flush_s
+            while (left := deadline - time.monotonic()) > 0 and not self.done.is_set():
+                try:
+                    self._take(self.events.get(timeout=left))
+                except queue.Empty:
+                    break
+            while not self.events.empty():
+                self._take(self.events.get_nowait())
+            try:
+                self._flush()
+                due = time.monotonic() - last_beat >= self.lease_s / 4
+                if not self.done.is_set() and (due or self.progress != beat_progress):
+                    if not self.store.heartbeat(self.run_id, self.attempt, self.lease_s, progress=self.progress):
+                        self.lost.set()
+                        return
+                    last_beat, beat_progress = time.monotonic(), dict(self.progress)
+            except Exception as exc:  # store unreachable: keep the rows, try again next tick
+                log.warning("run %s: store write failed, will retry: %s", self.run_id, exc)
+                time.sleep(self.flush_s)
+
+    def _take(self, event) -> None:
+        if isinstance(event, Eval):
+            self.pending.append(asdict(event))
+            self.progress.update(live_step=event.step, live_total_steps=event.total_steps,
+                                 live_train_time_s=event.train_time_s)
+        elif isinstance(event, TrainStep):
+            self.progress.update(live_step=event.step, live_total_steps=event.total_steps,
+                                 live_train_loss=event.train_loss, live_train_time_s=event.train_time_s)
+
+    def _flush(self) -> None:
+        if self.pending and not self.lost.is_set():
+            self.store.add_evals(self.run_id, self.attempt, self.pending)
+            self.pending = []
+
+    def close(self) -> None:
+        """Stop after writing every event received so far."""
+        self.done.set()
+        self.join()
+        if self.pending and not self.lost.is_set():
+            self.store.add_evals(self.run_id, self.attempt, self.pending)
+            self.pending = []
+
+
+# ---- ways to train one run ----
+def train_in_process(config: TrainConfig, on_event: Callable, out_dir: Path) -> Final:
+    """The training core in this process (single device)."""
+    from model.trainer import train
+
+    return train(config, on_event, out_dir)
+
+
+def train_with_torchrun(config: TrainConfig, on_event: Callable, out_dir: Path) -> Final:
+    """`torchrun -m model` on `gpus_per_run` local devices; events come back as GOLF_EVENT lines."""
+    from model.events import parse_event_line
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config_path = out_dir / "config.json"
+    config_path.write_text(json.dumps(config.to_dict()))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={config.gpus_per_run}", "-m", "model",
+           "--config", f"@{config_path}", "--out", str(out_dir)]
+    stderr_path = out_dir / "torchrun.log"
+    final, failure = None, None
+    with open(stderr_path, "w") as stderr:
+        # Own session: on abort we signal the whole torchrun tree, not just the launcher.
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
+        try:
+            for line in proc.stdout:
+                event = parse_event_line(line)
+                if event is None:
+                    continue
+                if event.kind == "final":
+                    final = event
+                elif event.kind == "failed":
+                    failure = event.error
+                on_event(event)
+            proc.wait()
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    if proc.returncode != 0 or final is None:
+        tail = stderr_path.read_text(errors="replace").strip().splitlines()[-5:]
+        raise TrainingError(failure or f"torchrun exited with code {proc.returncode}: " + " | ".join(tail))
+    return final
+
+
+def fake_train(config: TrainConfig, on_event: Callable, out_dir: Path) -> Final:
+    """Test hook: sleep GOLF_FAKE_TRAIN_S seconds over `iterations` steps, emitting synthetic
+    TrainStep/Eval events (so aborts and Ctrl-C land mid-run) and honouring debug_nan_at_step."""
+    total_s, steps = float(os.environ[FAKE_TRAIN_ENV]), config.iterations
+    loss = lambda step: 7.0 * (0.99 ** step) + 0.001 * config.seed
+    for step in range(1, steps + 1):
+        time.sleep(total_s / steps)
+        if step == config.debug_nan_at_step:
+            raise TrainingError(f"non-finite training loss nan at step {step}")
+        on_event(TrainStep(step, steps, loss(step), step * total_s / steps, 1000 * total_s / steps))
+        if config.val_loss_every and (step % config.val_loss_every == 0 or step == steps):
+            on_event(Eval(step, steps, step * total_s / steps, loss(step), loss(step) / 2.0, step * 1000))
+    final = Final(steps, total_s, 1000 * total_s / steps, 1, 0.0, loss(steps), loss(steps) / 2.0,
+                  loss(steps), loss(steps) / 2.0, 1, False)
+    on_event(final)
+    return final
+
+
+# ---- the worker loop ----
+class Worker:
+    """Claims and trains runs until stopped (or, with exit_when_idle, until the queue is empty
+    and no other worker holds a run that might come back)."""
+
+    def __init__(self, options: WorkerOptions):
+        self.options = options
+        self.store = Store(options.db)
+        self.info = _environment_info()
+        self.stopping = False
+        self._interruptible = False
+
+    def _on_signal(self, signum, _frame) -> None:
+        self.stopping = True
+        if self._interruptible:  # only while training or sleeping: never inside a store write
+            self._interruptible = False
+            raise WorkerStop(signal.Signals(signum).name)
+
+    def run(self) -> int:
+        """Loop until stopped; returns the number of runs this worker finished."""
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        finished = 0
+        log.info("worker %s up (%s), store %s", self.options.name, self.info.get("device"), self.store.url)
+        try:
+            while not self.stopping:
+                self.store.requeue_expired()
+                run = self.store.claim(self.options.name, self.options.lease_s, self.options.sweep,
+                                       info=self.info)
+                if run is None:
+                    if self.options.exit_when_idle and self._queue_drained():
+                        break
+                    self._sleep(self.options.poll_s)
+                    continue
+                if self.stopping:
+                    self.store.release(run.id, run.attempts, "worker stopping")
+                    break
+                finished += self._execute(run)
+        except WorkerStop:
+            pass
+        log.info("worker %s stops after %d finished run(s)", self.options.name, finished)
+        self.store.close()
+        return finished
+
+    def run_one(self, run_id: str, timeout_s: float = 3600.0) -> str:
+        """Train one given run (a launcher that schedules runs itself, e.g. a Ray task). Waits
+        while another attempt holds it (e.g. a killed task whose lease has not expired yet), trains
+        it again when its lease was lost mid-run, and returns the run's status at the end; a run
+        that already ended is never run again. SIGINT/SIGTERM (Ray's task cancel is a SIGINT) give
+        the running attempt back; the caller's handlers are restored on return, since the calling
+        process (a Ray worker) outlives the call."""
+        deadline = time.monotonic() + timeout_s
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while time.monotonic() < deadline and not self.stopping:
+                self.store.requeue_expired()
+                run = self.store.claim(self.options.name, self.options.lease_s, info=self.info, run_id=run_id)
+                if run is not None:
+                    if self.stopping:
+                        self.store.release(run.id, run.attempts, "worker stopping")
+                        break
+                    self._execute(run)
+                    # Ended -> the next pass sees it and stops; lease lost mid-run -> claim it again
+                    # (no other task of this launcher will). The wait limit counts from now.
+                    deadline = time.monotonic() + timeout_s
+                    continue
+                current = self.store.get_run(run_id)
+                if current is None or current.status not in ("queued", "running"):
+                    break
+                self._sleep(self.options.poll_s)
+        except WorkerStop:
+            pass
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        current = self.store.get_run(run_id)
+        return current.status if current else "missing"
+
+    def _sleep(self, seconds: float) -> None:
+        self._interruptible = True
+        try:
+            time.sleep(seconds)
+        finally:
+            self._interruptible = False
+
+    def _queue_drained(self) -> bool:
+        counts = self.store.status_counts(self.options.sweep)
+        return not any(c.get("queued", 0) or c.get("running", 0) for c in counts.values())
+
+    def _execute(self, run: RunRecord) -> int:
+        """Train one claimed attempt and record its outcome. Returns 1 when it finished."""
+        tag = f"run {run.id} ({run.sweep}/{run.variant} seed {run.seed}) attempt {run.attempts}"
+        try:
+            config = TrainConfig.from_dict(run.config)
+        except (TypeError, ValueError) as exc:
+            self.store.fail_attempt(run.id, run.attempts, f"invalid stored config: {exc}", retry=False)
+            log.error("%s: invalid stored config: %s", tag, exc)
+            return 0
+        train = (fake_train if os.environ.get(FAKE_TRAIN_ENV)
+                 else train_with_torchrun if config.gpus_per_run > 1 else train_in_process)
+        out_dir = self.options.runs_dir / run.sweep / run.id / f"attempt{run.attempts}"
+        writer = _AttemptWriter(self.store, run, self.options.lease_s, self.options.flush_s)
+        writer.start()
+        log.info("%s: training on %s", tag, self.info.get("device"))
+        self._interruptible = True
+        try:
+            final = train(config, writer.on_event, out_dir)
+            self._interruptible = False
+        except WorkerStop:
+            self._interruptible = False
+            writer.close()
+            self.store.release(run.id, run.attempts, "worker interrupted (SIGINT/SIGTERM)")
+            log.info("%s: interrupted, back in the queue", tag)
+            raise
+        except RunAborted as exc:
+            self._interruptible = False
+            writer.close()
+            log.warning("%s: %s; dropped", tag, exc)
+            return 0
+        except Exception as exc:  # the run itself is broken (bad data, non-finite loss, OOM...)
+            self._interruptible = False
+            writer.close()
+            detail = str(exc) if isinstance(exc, TrainingError) else traceback.format_exc(limit=8)
+            status = self.store.fail_attempt(run.id, run.attempts, f"{type(exc).__name__}: {detail}", retry=False)
+            log.error("%s: failed (%s): %s", tag, status, exc)
+            return 0
+        writer.close()
+        if writer.lost.is_set():
+            log.warning("%s: finished, but the store gave the run away meanwhile; result dropped", tag)
+            return 0
+        won = self.store.finish_run(run.id, run.attempts, asdict(final), info={"artifact_path": str(out_dir)})
+        log.info("%s: %s val_loss %.4f", tag, "finished" if won else "finished but no longer ours;",
+                 final.val_loss)
+        return int(won)
+
+
+def _environment_info() -> dict:
+    """What the store records about where a run ran: host, device, versions, git commit."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads:
+        torch.set_num_threads(int(threads))
+    if torch.cuda.is_available():
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0")
+        device = f"cuda:{visible} {torch.cuda.get_device_name(0)}"
+    else:
+        device = f"cpu x{torch.get_num_threads()}"
+    try:
+        golf_version = version("golf")
+    except PackageNotFoundError:
+        golf_version = None
+    return dict(host=socket.gethostname(), device=device, torch_version=torch.__version__,
+                python_version=platform.python_version(), golf_version=golf_version,
+                git_commit=_git_commit())
+
+
+def _git_commit() -> Optional[str]:
+    """HEAD of the source tree golf runs from, '+dirty' when tracked files differ from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        if not head:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of `python -m sweeper.worker` (what the launchers start)."""
+    parser = argparse.ArgumentParser(prog="python -m sweeper.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="store URL")
+    parser.add_argument("--sweep", help="only claim runs of this sweep")
+    parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}")
+    parser.add_argument("--lease", type=float, default=60.0, help="lease seconds (renewed every lease/4)")
+    parser.add_argument("--poll", type=float, default=2.0, help="seconds between claims when idle")
+    parser.add_argument("--runs-dir", type=Path, default=Path(".golf/runs"))
+    parser.add_argument("--exit-when-idle", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.name} %(levelname)s %(message)s")
+    options = WorkerOptions(db=args.db, name=args.name, sweep=args.sweep, lease_s=args.lease,
+                            poll_s=args.poll, exit_when_idle=args.exit_when_idle, runs_dir=args.runs_dir)
+    Worker(options).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The Ray launcher on a real local Ray cluster: a Ray worker process killed mid-run, Ctrl-C to
+`golf sweep --launcher ray`, and the local path that must never import Ray.
+
+One cluster serves the whole file (Ray takes ~10 s to start). Training is the worker's
+GOLF_FAKE_TRAIN_S sleep (set before `ray.init`, so every Ray worker inherits it); the store, the
+worker processes, Ray's task retries and the kills are real.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from model.config import TrainConfig
+from sweeper.ray_launcher import RayLauncher, absolute_db_url, run_with_ray
+from sweeper.store import Store
+from sweeper.worker import FAKE_TRAIN_ENV
+
+ray = pytest.importorskip("ray", reason="Ray is a test dependency: pip install -e '.[test]'")
+
+REPO = Path(__file__).resolve().parent.parent
+FAKE_TRAIN_S = "3"
+# 12 steps, an eval every 3: evals reach the store about every 0.75 s of a 3 s run.
+SHORT = dict(iterations=12, val_loss_every=3)
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    """A local Ray cluster for this file; yields its address for other drivers (the CLI)."""
+    saved = os.environ.get(FAKE_TRAIN_ENV)
+    os.environ[FAKE_TRAIN_ENV] = FAKE_TRAIN_S
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024 ** 2)
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        if saved is None:
+            os.environ.pop(FAKE_TRAIN_ENV, None)
+        else:
+            os.environ[FAKE_TRAIN_ENV] = saved
+
+
+def _enqueue(store: Store, sweep: str, n: int) -> list[str]:
+    configs = [TrainConfig.preset("tiny", seed=s, **SHORT) for s in range(n)]
+    store.enqueue_many(sweep, [dict(variant="base", seed=c.seed, key=c.run_key(), config=c.to_dict()) for c in configs])
+    return [r.id for r in store.list_runs(sweep)]
+
+
+def _wait_for(predicate, timeout=90.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _running_with_evals(store: Store, sweep: str):
+    """A run that is running and has written at least one eval row (so it is really mid-run)."""
+    return next((r for r in store.list_runs(sweep, "running") if len(store.run_detail(r.id)[3]) >= 1), None)
+
+
+def _outcomes(store: Store, run_id: str) -> list[tuple[int, str]]:
+    return [(a["attempt"], a["outcome"]) for a in store.run_detail(run_id)[2]]
+
+
+def test_ctrl_c_gives_runs_back_and_a_new_launcher_resumes(ray_address, tmp_path):
+    """SIGINT to `golf sweep --launcher ray` (joining the running cluster) cancels the tasks; each
+    gives its run back. Resuming trains only what was left, once. (First in the file: the resume
+    warms this process's Ray workers for the tests after it.)"""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    spec = tmp_path / "s.yaml"
+    spec.write_text('{"name": "rayc", "base": "tiny", "seeds": 1, "config": {"iterations": 12, "val_loss_every": 3},'
+                    ' "threshold": {"metric": "val_loss", "value": 6.5}, "variants": {"baseline": {}, "ga": {"gated_attention": true}}}')
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    sweep = subprocess.Popen([sys.executable, "-m", "cli", "sweep", str(spec), "--db", url, "--launcher", "ray",
+                              "--ray-address", ray_address, "--lease", "30", "--yes"],
+                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = _wait_for(lambda: (tmp_path / "r.db").exists() and Store(url), what="the store")
+    _wait_for(lambda: store.get_sweep("rayc") and _running_with_evals(store, "rayc"), what="a run mid-training")
+    sweep.send_signal(signal.SIGINT)
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, (out, err)
+    assert "Ray (" in out and "run the same command to resume" in err
+    runs = store.list_runs("rayc")
+    assert len(runs) == 2 and not [r for r in runs if r.status == "running"]
+    # Given back by the cancelled tasks themselves (ray.cancel -> SIGINT in the task), not by the
+    # launcher's clean-up after them, nor by a lease expiry (30 s).
+    last = [store.run_detail(r.id)[2][-1] for r in runs if r.status == "queued" and r.attempts]
+    assert last and all((a["outcome"], a["error"]) == ("interrupted", "worker interrupted (SIGINT/SIGTERM)")
+                        for a in last), last
+
+    finished_before = {r.id for r in runs if r.status == "finished"}
+    results = run_with_ray(url, "rayc", lease_s=2, poll_s=0.2, runs_dir=tmp_path / "runs")
+    assert set(results) == {r.id for r in runs} - finished_before
+    for run in store.list_runs("rayc"):
+        assert run.status == "finished"
+        outcomes = _outcomes(store, run.id)
+        assert [o for o in outcomes if o[1] == "finished"] == [(run.attempts, "finished")]
+        assert all(o == "interrupted" for _, o in outcomes[:-1])
+
+
+def test_killed_ray_worker_run_finishes_exactly_once(ray_address, store_url, tmp_path):
+    store = Store(store_url)
+    run_ids = _enqueue(store, "ray", 4)
+    launcher = RayLauncher(store_url, "ray", lease_s=3, poll_s=0.2, runs_dir=tmp_path / "runs")
+    launcher.start()
+    victim = _wait_for(lambda: _running_with_evals(store, "ray"), what="a run mid-training")
+    pid = int(victim.worker.rsplit("-", 1)[1])  # worker names end with the Ray worker's pid
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+
+    assert launcher.wait() == [0, 0, 0, 0]  # Ray retried the killed task; none gave up
+    assert launcher.results == {run_id: "finished" for run_id in run_ids}
+    for run in store.list_runs("ray"):
+        assert run.status == "finished"
+        outcomes = _outcomes(store, run.id)
+        assert [o for o in outcomes if o[1] == "finished"] == [(run.attempts, "finished")]  # exactly once
+    run, _, attempts, evals = store.run_detail(victim.id)
+    assert (attempts[0]["outcome"], attempts[0]["worker"]) == ("lost", victim.worker)
+    assert attempts[-1]["worker"] != victim.worker  # the retried task ran in another process
+    partial = [e["step"] for e in evals if e["attempt"] == 1]
+    assert partial and max(partial) < 12  # the killed attempt's curve is kept, under attempt 1
+
+
+def test_relative_sqlite_url_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert absolute_db_url("sqlite:///results.db") == f"sqlite:///{tmp_path / 'results.db'}"
+    assert absolute_db_url("postgresql+psycopg://u:pw@h/db") == "postgresql+psycopg://u:pw@h/db"
+
+
+def test_local_launcher_never_imports_ray_and_missing_ray_is_a_clear_error(tmp_path):
+    code = """
+import sys
+import cli, sweeper.launcher, sweeper.worker, sweeper.ray_launcher
+assert 'ray' not in sys.modules, 'ray imported'
+sys.modules['ray'] = None  # as if Ray were not installed
+from sweeper.errors import GolfError
+try:
+    sweeper.ray_launcher.RayLauncher('sqlite:///r.db', 's').connect()
+except GolfError as exc:
+    print(exc)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'golf[ray]'" in out.stdout

@@ -1,0 +1,239 @@
+"""Workers as real processes on a real store: concurrent claims, SIGKILL recovery, Ctrl-C and resume,
+failing runs, and the README's main job on a CPU.
+
+Queue-only tests replace training with the worker's GOLF_FAKE_TRAIN_S sleep (the issue's test
+hook); the kill, Ctrl-C and failure tests train the tiny preset for real.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from model.config import TrainConfig
+from sweeper.spec import expand, load_spec
+from sweeper.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+GOLF = [sys.executable, "-m", "cli"]
+# A real tiny run of a few seconds: 6 steps, an eval every 2.
+SHORT = dict(iterations=6, warmdown_iters=2, val_loss_every=2, train_log_every=1, val_max_tokens=4096,
+             val_batch_size=4096, warmup_steps=0)
+
+
+def _env(**extra) -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **extra}
+
+
+def _golf(*args, cwd, env=None, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run([*GOLF, *args], cwd=cwd, env=env or _env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _worker(url, name, *args, env=None, log=None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sweeper.worker", "--db", url, "--name", name, *args],
+                            cwd=REPO, env=env or _env(), stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_for(predicate, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _write_spec(path: Path, name: str, variants: dict, seeds: int = 1) -> Path:
+    path.write_text(json.dumps({"name": name, "base": "tiny", "seeds": seeds, "config": SHORT,
+                                "threshold": {"metric": "val_loss", "value": 6.5}, "variants": variants}))
+    return path
+
+
+def _finished_attempts(store, run_id):
+    return [a for a in store.run_detail(run_id)[2] if a["outcome"] == "finished"]
+
+
+# ---- enqueue ----
+def test_two_sweeps_enqueued_twice_add_nothing_and_keys_match_across_processes(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    specs = [REPO / "ablations/remove_ve.yaml", REPO / "ablations/vr_ga.yaml"]
+    for attempt in range(2):
+        for spec in specs:
+            out = _golf("sweep", str(spec), "--base", "tiny", "--seeds", "2", "--detach", "--db", url, cwd=tmp_path)
+            assert out.returncode == 0, out.stderr
+            assert ("(0 new)" in out.stdout) == (attempt == 1), out.stdout
+    store = Store(url)
+    for spec in specs:
+        expansion = expand(load_spec(spec), "tiny", 2)  # this process: the keys must be the same
+        name = expansion.plans[0].sweep + "-tiny"  # --base changed the spec's base
+        assert sorted(r.key for r in store.list_runs(name)) == sorted(p.key for p in expansion.plans)
+    assert store.status_counts() == {"remove_ve-tiny": {"queued": 24}, "vr_ga-tiny": {"queued": 8}}
+
+
+# ---- concurrency ----
+def test_four_workers_claim_200_runs_exactly_once(store_url, tmp_path):
+    store = Store(store_url)
+    config = TrainConfig.preset("tiny", iterations=2, val_loss_every=1)
+    store.enqueue_many("q", [dict(variant=f"v{i % 10}", seed=i, key=f"k{i}", config=config.replace(seed=i).to_dict())
+                             for i in range(200)])
+    env = _env(GOLF_FAKE_TRAIN_S="0.01")
+    logs = [open(tmp_path / f"w{i}.log", "w+") for i in range(4)]
+    procs = [_worker(store_url, f"w{i}", "--sweep", "q", "--exit-when-idle", "--poll", "0.2", env=env, log=logs[i])
+             for i in range(4)]
+    assert [p.wait(timeout=240) for p in procs] == [0, 0, 0, 0]
+    text = "".join(Path(f.name).read_text() for f in logs)
+    assert "locked" not in text.lower() and "Traceback" not in text, text[-3000:]
+    runs = store.list_runs("q")
+    assert len(runs) == 200 and all(r.status == "finished" and r.attempts == 1 for r in runs)
+    attempts = [a for r in runs for a in store.run_detail(r.id)[2]]
+    assert len(attempts) == 200 and all(a["outcome"] == "finished" for a in attempts)
+    by_worker = {w: sum(a["worker"] == w for a in attempts) for w in ("w0", "w1", "w2", "w3")}
+    assert all(n > 0 for n in by_worker.values()), by_worker  # all four really competed
+    curves = store.curves_frame("q")
+    assert len(curves) == 400 and not curves.duplicated(["run_id", "step"]).any()
+
+
+# ---- crash recovery (real training) ----
+def test_sigkilled_worker_run_is_requeued_and_finished_elsewhere(store_url, tmp_path, golf_data_dir):
+    store = Store(store_url)
+    plans = [TrainConfig.preset("tiny", seed=s, **SHORT) for s in (0, 1)]
+    store.enqueue_many("k", [dict(variant="base", seed=c.seed, key=c.run_key(), config=c.to_dict()) for c in plans])
+    victim = _worker(store_url, "victim", "--sweep", "k", "--lease", "2", "--runs-dir", str(tmp_path / "runs"))
+    first = lambda: store.list_runs("k", "running")
+    _wait_for(lambda: first() and len(store.run_detail(first()[0].id)[3]) >= 2, 120, "the victim's second eval")
+    run_id = first()[0].id
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    survivor = _worker(store_url, "survivor", "--sweep", "k", "--lease", "2", "--exit-when-idle", "--poll", "0.3",
+                       "--runs-dir", str(tmp_path / "runs"))
+    assert survivor.wait(timeout=240) == 0
+    assert all(r.status == "finished" for r in store.list_runs("k"))
+    run, _, attempts, evals = store.run_detail(run_id)
+    assert [(a["attempt"], a["outcome"], a["worker"]) for a in attempts] == [(1, "lost", "victim"),
+                                                                            (2, "finished", "survivor")]
+    assert len(_finished_attempts(store, run_id)) == 1
+    partial = [e["step"] for e in evals if e["attempt"] == 1]
+    assert partial and max(partial) < 6  # the killed attempt's curve stays, under attempt 1
+    curves = store.curves_frame("k")
+    mine = curves[curves.run_id == run_id]
+    assert sorted(mine[mine.current].step) == [0, 2, 4, 6]
+    assert not mine[mine.attempt == 1].current.any()  # marked as not the run's result
+
+
+def _start_sweep(spec, url, cwd, workers=2):
+    return subprocess.Popen([*GOLF, "sweep", str(spec), "--db", url, "--workers", str(workers), "--lease", "5"],
+                            cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_then_same_command_resumes_without_duplicates(tmp_path, golf_data_dir):
+    spec = _write_spec(tmp_path / "s.yaml", "ctrlc", {"baseline": {}, "ga": {"gated_attention": True}}, seeds=2)
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    sweep = _start_sweep(spec, url, tmp_path)
+    store = Store(url)
+    _wait_for(lambda: store.status_counts("ctrlc").get("ctrlc", {}).get("finished", 0) >= 1
+              and any(len(store.run_detail(r.id)[3]) >= 1 for r in store.list_runs("ctrlc", "running")),
+              180, "one finished run and a running run with evals")
+    sweep.send_signal(signal.SIGINT)
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, (out, err)
+    assert "run the same command to resume" in err
+    counts = store.status_counts("ctrlc")["ctrlc"]
+    assert "running" not in counts and counts.get("queued", 0) >= 1, counts
+    before = {r.id: (r.status, len(store.run_detail(r.id)[3])) for r in store.list_runs("ctrlc")}
+    done_before = {i for i, (s, _) in before.items() if s == "finished"}
+
+    again = _start_sweep(spec, url, tmp_path)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, (out, err)
+    runs = store.list_runs("ctrlc")
+    assert len(runs) == 4 and all(r.status == "finished" for r in runs)
+    for r in runs:
+        _, _, attempts, evals = store.run_detail(r.id)
+        assert len(_finished_attempts(store, r.id)) == 1
+        if r.id in done_before:
+            assert r.attempts == 1  # never run twice
+        assert len(evals) >= before[r.id][1]  # rows of interrupted attempts are kept
+        current = sorted(e["step"] for e in evals if e["attempt"] == r.attempts)
+        assert current == [0, 2, 4, 6], (r.id, current)
+        assert all(a["outcome"] in ("finished", "interrupted") for a in attempts)
+    assert "ctrlc" in out  # the ranking table at the end
+
+
+def test_failing_run_ends_failed_and_the_sweep_goes_on(tmp_path, golf_data_dir):
+    spec = _write_spec(tmp_path / "f.yaml", "fails", {"baseline": {}, "nan": {"debug_nan_at_step": 3}})
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    out = _golf("sweep", str(spec), "--db", url, "--workers", "2", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    store = Store(url)
+    runs = {r.variant: r for r in store.list_runs("fails")}
+    assert runs["baseline"].status == "finished"
+    assert runs["nan"].status == "failed" and "non-finite training loss" in runs["nan"].error
+    assert runs["nan"].attempts == 1  # a deterministic failure is not retried
+    assert "1 run(s) failed" in out.stderr
+    shown = _golf("show", runs["nan"].id, "--db", url, cwd=tmp_path)
+    assert shown.returncode == 0 and "non-finite" in shown.stdout and "debug_nan_at_step" in shown.stdout
+    listed = _golf("runs", "fails", "--status", "failed", "--db", url, cwd=tmp_path)
+    assert runs["nan"].id in listed.stdout and runs["baseline"].id not in listed.stdout
+    assert _golf("retry", runs["nan"].id, "--db", url, cwd=tmp_path).returncode == 0
+    assert store.get_run(runs["nan"].id).status == "queued"
+    assert _golf("cancel", "fails", "--db", url, cwd=tmp_path).returncode == 0
+    assert store.status_counts("fails")["fails"] == {"finished": 1, "cancelled": 1}
+
+
+@pytest.mark.slow
+def test_readme_main_job_remove_ve_on_tiny(tmp_path, golf_data_dir):
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    out = _golf("sweep", str(REPO / "ablations/remove_ve.yaml"), "--base", "tiny", "--seeds", "1", "--yes",
+                "--db", url, cwd=tmp_path, timeout=840)
+    assert out.returncode == 0, out.stderr[-3000:]
+    store = Store(url)
+    runs = store.list_runs("remove_ve-tiny")
+    assert len(runs) == 12 and all(r.status == "finished" for r in runs), [(r.variant, r.error) for r in runs]
+    assert "no_table_2" in out.stdout and "final_val_loss_mean" in out.stdout  # the ranking table
+    report = _golf("report", "remove_ve-tiny", "--db", url, "--threshold", "6.0", "--format", "json", cwd=tmp_path)
+    rows = json.loads(report.stdout)
+    assert len(rows) == 12 and all(r["runs"] == 1 for r in rows)
+
+
+def test_gpu_sized_base_on_cpu_asks_and_stores_nothing_without_yes(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    out = subprocess.run([*GOLF, "sweep", str(REPO / "ablations/vr_ga.yaml"), "--db", url], cwd=tmp_path,
+                         env=_env(CUDA_VISIBLE_DEVICES=""), stdin=subprocess.DEVNULL, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 2, out.stderr
+    assert "GPU-sized preset" in out.stderr and "--yes" in out.stderr and "estimate:" in out.stdout
+    assert Store(url).status_counts() == {}  # declined: nothing enqueued
+
+
+def test_detached_sweep_is_run_by_golf_worker(tmp_path):
+    spec = _write_spec(tmp_path / "d.yaml", "detached", {"baseline": {}, "vr": {"value_residual": True}}, seeds=2)
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert _golf("sweep", str(spec), "--detach", "--db", url, cwd=tmp_path).returncode == 0
+    out = _golf("worker", "--db", url, "--workers", "2", "--exit-when-idle", cwd=tmp_path,
+                env=_env(GOLF_FAKE_TRAIN_S="0.2"))
+    assert out.returncode == 0, out.stderr
+    assert Store(url).status_counts("detached") == {"detached": {"finished": 4}}
+    status = _golf("status", "--db", url, cwd=tmp_path)
+    assert "detached" in status.stdout and "4" in status.stdout
+
+
+def test_cancel_stops_a_running_run_within_a_heartbeat(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    store = Store(url)
+    config = TrainConfig.preset("tiny", iterations=200, val_loss_every=50)
+    store.enqueue_many("c", [dict(variant="base", seed=0, key="k", config=config.to_dict())])
+    log = open(tmp_path / "w.log", "w+")
+    worker = _worker(url, "w", "--sweep", "c", "--lease", "2", "--exit-when-idle", "--poll", "0.2",
+                     env=_env(GOLF_FAKE_TRAIN_S="60"), log=log)
+    _wait_for(lambda: store.status_counts("c").get("c", {}).get("running"), 60, "the run to start")
+    started = time.monotonic()
+    assert _golf("cancel", "c", "--db", url, cwd=tmp_path).returncode == 0
+    assert worker.wait(timeout=30) == 0 and time.monotonic() - started < 30  # not the 60 s of training
+    run = store.list_runs("c")[0]
+    assert run.status == "cancelled" and store.run_detail(run.id)[2][0]["outcome"] == "cancelled"
+    assert "no longer ours" in Path(log.name).read_text()
