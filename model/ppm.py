@@ -39,7 +39,7 @@ import torch
 from numba import njit
 
 # Bump when the model or the cache file format changes, so stale cached results are never reused.
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 1  # unchanged by layout work: the probabilities are the same
 
 # Order-1 counts are a dense V x V array up to this many cells (8M int64 = 64 MB; vocab 1024 = 8 MB).
 DENSE_ORDER1_MAX = 1 << 23
@@ -98,7 +98,7 @@ def _grow_table(table):
 
 @njit(cache=True)
 def _grow(rows):
-    out = np.empty((rows.shape[0] * 2, rows.shape[1]), rows.dtype)
+    out = np.empty((rows.shape[0] * 2,) + rows.shape[1:], rows.dtype)
     out[: rows.shape[0]] = rows
     return out
 
@@ -106,9 +106,10 @@ def _grow(rows):
 # ---- PPM-C KERNEL ----
 # Contexts of order 1..k are keyed by their tokens packed in base V+1 (digits token+1, so contexts of
 # different lengths never collide); context id 0 is the order-0 context. Each context keeps its total
-# count n, its distinct-successor count u and the head of a linked list of its (symbol, count) entries,
-# so the exclusion sums walk only the symbols actually offered. Entries are found by the key
-# context_id * V + symbol + 1; order-0 counts are a dense array as well, the hottest lookup.
+# count n, its distinct-successor count u and a contiguous segment of a shared symbol pool listing its
+# successors (doubled and moved to the pool's end when full), so the exclusion sums walk only the
+# symbols actually offered, in order in memory: a linked list here cost a cache miss per symbol.
+# Entry counts are found by the key context_id * V + symbol + 1; order-0 counts are a dense array.
 
 
 @njit(cache=True)
@@ -123,7 +124,9 @@ def _ppm_kernel(tokens, order, vocab, dense1):
     while cap < 2 * n_tok and cap < (1 << 24):
         cap *= 2
     ctx_table = np.zeros((cap, 2), np.int64)
-    ctx = np.zeros((cap // 2, 3), np.int64)  # per context: n, u, head of its entry list
+    ctx = np.zeros((cap // 2, 4), np.int64)  # per context: n, u, start and capacity of its pool segment
+    pool = np.empty(cap, np.int32)  # successor symbols, one segment per context
+    pool_end = 0
     n_ctx = 1  # id 0 = order-0 context
     # With dense1, the order-1 context after token a is id 1 + a and its counts live in a dense V x V
     # array, so the hottest exclusion sums (order 2 escaping to order 1) need no hashing.
@@ -133,13 +136,11 @@ def _ppm_kernel(tokens, order, vocab, dense1):
     if dense1 and order >= 1:
         while ctx.shape[0] < vocab + 1:
             ctx = _grow(ctx)
-        ctx[: vocab + 1, 0] = 0
-        ctx[: vocab + 1, 1] = 0
-        ctx[: vocab + 1, 2] = -1
+        ctx[: vocab + 1] = 0
         n_ctx = vocab + 1
     last1 = vocab + 1 if dense1 else 1  # ids below this are dense contexts (orders 0 and 1)
     ent_table = np.zeros((cap, 2), np.int64)
-    ent = np.zeros((cap // 2, 3), np.int64)  # per entry: count, next entry of its context, symbol
+    ent = np.zeros(cap // 2, np.int64)  # per entry: its count
     n_ent = 0
     order0 = np.zeros(vocab, np.int64)  # dense order-0 counts (entries exist too, for the lists)
     ids = np.empty(order + 1, np.int64)  # context id per order at this position
@@ -167,9 +168,7 @@ def _ppm_kernel(tokens, order, vocab, dense1):
                     ctx = _grow(ctx)
                 c = n_ctx
                 n_ctx += 1
-                ctx[c, 0] = 0
-                ctx[c, 1] = 0
-                ctx[c, 2] = -1
+                ctx[c] = 0
                 _insert(ctx_table, key, c)
             ids[j] = c
 
@@ -190,16 +189,15 @@ def _ppm_kernel(tokens, order, vocab, dense1):
                         n -= order0[succ1[excl - 1, i]]
                     u -= ctx[excl, 1]
                 elif excl >= 0:
-                    e = ctx[excl, 2]
-                    while e >= 0:
-                        s = ent[e, 2]
+                    start = ctx[excl, 2]
+                    for i in range(start, start + ctx[excl, 1]):
+                        s = pool[i]
                         if c == 0:
                             n -= order0[s]
                         elif c < last1:
                             n -= order1[(c - 1) * vocab + s]
                         else:
-                            n -= ent[_find(ent_table, c * vocab + s + 1), 0]
-                        e = ent[e, 1]
+                            n -= ent[_find(ent_table, c * vocab + s + 1)]
                     u -= ctx[excl, 1]
                 if u == 0:
                     excl = c
@@ -211,7 +209,7 @@ def _ppm_kernel(tokens, order, vocab, dense1):
                 else:
                     hit = _find(ent_table, c * vocab + sym + 1)
                     hits[j] = hit
-                    cnt = ent[hit, 0] if hit >= 0 else 0
+                    cnt = ent[hit] if hit >= 0 else 0
                 if cnt > 0:
                     prob = p_escape * cnt / (n + u)
                     break
@@ -242,13 +240,20 @@ def _ppm_kernel(tokens, order, vocab, dense1):
                     ent = _grow(ent)
                 hit = n_ent
                 n_ent += 1
-                ent[hit, 0] = 0
-                ent[hit, 2] = sym
-                ent[hit, 1] = ctx[c, 2]
-                ctx[c, 2] = hit
-                ctx[c, 1] += 1
+                ent[hit] = 0
                 _insert(ent_table, ekey, hit)
-            ent[hit, 0] += 1
+                u = ctx[c, 1]
+                if u == ctx[c, 3]:  # segment full: move it to the pool's end with twice the room
+                    room = max(4, 2 * u)
+                    while pool_end + room > pool.shape[0]:
+                        pool = _grow(pool)
+                    pool[pool_end: pool_end + u] = pool[ctx[c, 2]: ctx[c, 2] + u]
+                    ctx[c, 2] = pool_end
+                    ctx[c, 3] = room
+                    pool_end += room
+                pool[ctx[c, 2] + u] = sym
+                ctx[c, 1] = u + 1
+            ent[hit] += 1
         order0[sym] += 1
     return out
 

@@ -47,6 +47,13 @@ def test_agrees_on_random_streams(order, dense_order1, monkeypatch):
     assert_agree(np.minimum(rng.zipf(1.3, 3000) - 1, 299), order, 300)
 
 
+def test_agrees_when_the_successor_pool_and_tables_grow():
+    # ~8 new successor slots per token at order 3 over a large vocab: several times the kernel's
+    # initial pool and hash tables, so segment moves, pool growth and rehashing all happen.
+    tokens = np.random.default_rng(11).integers(0, 1024, 40_000)
+    assert_agree(tokens, 3, 1024)
+
+
 @pytest.mark.parametrize("order", [0, 1, 2, 3])
 def test_agrees_on_real_text(order, real_text):
     assert_agree(real_text, order, 1024)
