@@ -174,8 +174,10 @@ def sweep_command(
     launcher: Annotated[str, typer.Option(help="local: worker processes here; ray: one Ray task per run on a Ray cluster.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join with --launcher ray (auto, HOST:6379; default: start one here).")] = None,
 ) -> None:
-    """Expand SPEC, enqueue its runs, train them on every local GPU (or CPU slot) with live progress,
-    then print the ranking. Ctrl-C puts running runs back in the queue; the same command resumes."""
+    """Run an ablation spec: enqueue, train on every local GPU (or CPU slot), rank.
+
+    Expands SPEC into runs, queues them in the store, trains them with a live view and prints the
+    ranking. Ctrl-C puts running runs back in the queue; the same command resumes."""
     if launcher not in ("local", "ray"):
         fail(f"--launcher must be local or ray, got {launcher!r}")
     if ray_address is not None and launcher != "ray":
@@ -298,8 +300,9 @@ def worker_command(
     exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Exit when the queue is empty.")] = False,
     lease: Annotated[float, typer.Option(help="Lease seconds (renewed every lease/4).")] = 60.0,
 ) -> None:
-    """Start workers on this machine that take runs from the store's queue (any machine that can
-    reach the database can help a sweep). Ctrl-C gives their running runs back."""
+    """Start workers here that train runs from the store's queue.
+
+    Any machine that can reach the database can help a sweep. Ctrl-C gives their running runs back."""
     from sweeper import launcher as local
     from sweeper.store import Store, default_db_url
 
@@ -362,8 +365,9 @@ def show_command(
     run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
     db: DbOption = None,
 ) -> None:
-    """One run: where it ran, its config (fields that differ from the defaults), every attempt,
-    its curve and its error."""
+    """One run: where it ran, its config, every attempt, its curve and its error.
+
+    The config lists the fields that differ from the defaults."""
     from sweeper.runs_view import show_run
     from sweeper.store import Store
 

@@ -79,6 +79,11 @@ def add_ve(cfg: TrainConfig, n: Any) -> TrainConfig:
 def remove_ve(cfg: TrainConfig, arg: Any) -> TrainConfig:
     """Those layers stop reading their table; a table left with no layer disappears."""
     drop = {resolve_layer(i, cfg.num_layers) for i in _layer_list(arg, "remove_ve")}
+    reading = sorted(l for t in cfg.value_embeds for l in t)
+    if not drop <= set(reading):
+        # Removing nothing would silently run the baseline again under another name.
+        raise ValueError(f"remove_ve: layer(s) {sorted(drop - set(reading))} read no value embedding "
+                         f"(expected some of {reading or 'none: this config has no value embeddings'})")
     tables = [tuple(l for l in t if l not in drop) for t in cfg.value_embeds]
     return cfg.replace(value_embeds=tuple(t for t in tables if t))
 

@@ -74,11 +74,14 @@ TABLE_PRIORITY = ["variant", "runs", "reached", "ttt_mean_s", "final_val_loss_me
 
 
 def fitting_columns(summary: pd.DataFrame, width: int | None) -> list[str]:
-    """The table's columns that fit in `width` characters, by TABLE_PRIORITY, shown in TABLE_COLUMNS order."""
-    cols = _columns(summary)
+    """The table's columns that have a value and fit in `width` characters (by TABLE_PRIORITY),
+    shown in TABLE_COLUMNS order; every column with a value when `width` is None."""
+    rows = summary.to_dict("records")
+    # A column of dashes only (no run reached the threshold, nothing was exported) says nothing
+    # that `reached` does not; the table drops it, csv/json keep it.
+    cols = [c for c in _columns(summary) if c in ("variant", "runs", "reached") or any(_cell(r, c) != "-" for r in rows)]
     if width is None:
         return cols
-    rows = summary.to_dict("records")
     need = {c: 3 + max([len(c)] + [len(_cell(r, c)) for r in rows]) for c in cols}  # 3: borders and padding
     kept, used = set(), 1
     for c in sorted(cols, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
@@ -94,7 +97,7 @@ def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = No
     from rich.markup import escape
     from rich.table import Table
     cols = fitting_columns(summary, width)
-    left_out = [c for c in _columns(summary) if c not in cols]
+    left_out = [c for c in fitting_columns(summary, None) if c not in cols]
     caption = f"{len(left_out)} more column(s) with --format csv|json|markdown" if left_out else None
     table = Table(title=title, caption=caption)
     for c in cols:

@@ -32,6 +32,10 @@ def test_remove_negative_and_depth_change():
     assert apply_op(c, "remove_ve_table", [-1]).value_embeds == ((0, 5), (1, 6))
     with pytest.raises(ValueError, match="outside a model of 8 layers"):
         apply_op(c, "remove_ve", [8])
+    with pytest.raises(ValueError, match=r"layer\(s\) \[4\] read no value embedding \(expected some of \[0, 1, 2, 5, 6, 7\]"):
+        apply_op(c, "remove_ve", [0, 4])  # a removal that removes nothing would rerun the baseline
+    with pytest.raises(ValueError, match="no value embeddings"):
+        apply_op(cfg(), "remove_ve", [0])
 
 
 def test_shift_reshare_flags_ppm():

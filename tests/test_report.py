@@ -214,6 +214,10 @@ def test_table_keeps_the_columns_that_fit_a_narrow_terminal():
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "final_val_loss_mean" in text and f"{len(every) - len(narrow)} more column(s)" in text
+    never = report.summarize(*_hand_store_frames(), 0.1)  # no run reaches: time columns are all dashes
+    shown = report_view.fitting_columns(never, None)
+    assert "ttt_mean_s" not in shown and {"reached", "final_val_loss_mean", "p_value"} <= set(shown)
+    assert "ttt_mean_s" in json.loads(report_view.to_json(never))[0]
 
 
 def test_ranking_by_time_steps_final_and_fraction_reached():
