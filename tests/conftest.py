@@ -80,3 +80,11 @@ def store_url(request, tmp_path):
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return base.rsplit("/", 1)[0] + "/" + name
+
+
+def sigint_as_a_terminal_sends_it() -> None:
+    """preexec_fn for a child that a test stops with SIGINT: a shell's background job (`cmd &`)
+    starts with SIGINT ignored and Python then never raises KeyboardInterrupt, so restore the
+    default, as a terminal's foreground process has it."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

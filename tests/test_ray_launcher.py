@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import sigint_as_a_terminal_sends_it
 from model.config import TrainConfig
 from sweeper.ray_launcher import RayLauncher, absolute_db_url, run_with_ray
 from sweeper.store import Store
@@ -79,7 +80,8 @@ def test_ctrl_c_gives_runs_back_and_a_new_launcher_resumes(ray_address, tmp_path
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     sweep = subprocess.Popen([sys.executable, "-m", "cli", "sweep", str(spec), "--db", url, "--launcher", "ray",
                               "--ray-address", ray_address, "--lease", "30", "--yes"],
-                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=sigint_as_a_terminal_sends_it)
     store = _wait_for(lambda: (tmp_path / "r.db").exists() and Store(url), what="the store")
     _wait_for(lambda: store.get_sweep("rayc") and _running_with_evals(store, "rayc"), what="a run mid-training")
     sweep.send_signal(signal.SIGINT)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import sigint_as_a_terminal_sends_it
 from model.config import TrainConfig
 from sweeper.spec import expand, load_spec
 from sweeper.store import Store
@@ -127,7 +128,8 @@ def test_sigkilled_worker_run_is_requeued_and_finished_elsewhere(store_url, tmp_
 
 def _start_sweep(spec, url, cwd, workers=2):
     return subprocess.Popen([*GOLF, "sweep", str(spec), "--db", url, "--workers", str(workers), "--lease", "5"],
-                            cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_as_a_terminal_sends_it)
 
 
 def test_ctrl_c_then_same_command_resumes_without_duplicates(tmp_path, golf_data_dir):
