@@ -20,8 +20,13 @@ def _pairs_table(title: str, pairs) -> Table:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in pairs:
-        table.add_row(key, escape(str(value)))
+        table.add_row(key, escape(_shown(value)))
     return table
+
+
+def _shown(value) -> str:
+    # A metric read to 17 digits hides its magnitude; 6 significant digits is what a log shows.
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def config_changes(config: dict) -> list[tuple[str, object]]:

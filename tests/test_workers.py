@@ -239,3 +239,18 @@ def test_cancel_stops_a_running_run_within_a_heartbeat(tmp_path):
     run = store.list_runs("c")[0]
     assert run.status == "cancelled" and store.run_detail(run.id)[2][0]["outcome"] == "cancelled"
     assert "no longer ours" in Path(log.name).read_text()
+
+
+def test_bad_spec_is_named_and_changes_nothing_in_the_store(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    good = _write_spec(tmp_path / "good.yaml", "good", {"baseline": {}})
+    assert _golf("sweep", str(good), "--db", url, "--detach", cwd=tmp_path).returncode == 0
+    store = Store(url)
+    before = [(r.id, r.status) for r in store.list_runs("good")]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nbase: tiny\nvariants:\n  baseline: {}\n  deep: {remove_ve: [40]}\n")
+    out = _golf("sweep", str(bad), "--db", url, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert f"{bad}:5: variant 'deep'" in out.stderr and "outside a model of 16 layers" in out.stderr
+    assert store.get_sweep("bad") is None and not store.list_runs("bad")
+    assert [(r.id, r.status) for r in store.list_runs("good")] == before
