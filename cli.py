@@ -450,8 +450,10 @@ def report_command(
         from sweeper.plots import plot_curves
         plot_curves(res.curves, plot, metric, threshold if threshold is not None else res.threshold)
     if fmt == "table":
-        console.print(report_view.to_rich_table(summary, title=f"{sweep}: {metric} <= {threshold or res.threshold}",
-                                                width=console.width))
+        title = f"{sweep}: {metric} <= {threshold if threshold is not None else res.threshold}"
+        if by != "final" and len(summary) and not summary["reached"].any():
+            title += " (no run reached it: ranked by final val_loss; --threshold V to pick another)"
+        console.print(report_view.to_rich_table(summary, title=title, width=console.width))
     else:
         out = {"csv": report_view.to_csv, "json": report_view.to_json, "markdown": report_view.to_markdown}[fmt](summary)
         sys.stdout.write(out if out.endswith("\n") else out + "\n")

@@ -285,22 +285,25 @@ def summarize(runs: pd.DataFrame, curves: pd.DataFrame, threshold: float, metric
             row["p_value"], row["test"], row["p_value_note"] = _ttt_test(
                 t_ttt[t], t_reached[t], t_ttt[base_t], t_reached[base_t])
             row["final_p_value"], row["final_p_value_note"] = welch(f["val_loss"], fin_by[base]["val_loss"])
-            row["final_test"] = "welch_t"
+            row["final_test"] = "welch_t" if not np.isnan(row["final_p_value"]) else None  # as `test`: no p, no test
         rows.append(row)
     return _rank(pd.DataFrame(rows), by, base)
 
 
 def _rank(out: pd.DataFrame, by: str, base: str) -> pd.DataFrame:
     """Sort by the chosen key; for time/steps, variants where not every run reached come after all
-    fully-reached ones, ordered by fraction reached."""
+    fully-reached ones, ordered by fraction reached, then by the key, then by final val_loss."""
     out["reached_frac"] = out["reached"] / out["runs"].clip(lower=1)
     key = {"time": "ttt_mean_s", "steps": "steps_to_threshold_mean", "final": "final_val_loss_mean"}[by]
     all_reached = out["reached"] == out["runs"]
+    # Ties (e.g. no run of either variant reached) are broken by final val_loss: still the best
+    # evidence of which variant learns faster. Stable sort: equal rows keep the variants' order.
     if by == "final":
-        out = out.sort_values(key, na_position="last")
+        out = out.sort_values(key, na_position="last", kind="stable")
     else:
-        out = out.assign(_g=~all_reached).sort_values(["_g", "reached_frac", key], ascending=[True, False, True],
-                                                       na_position="last").drop(columns="_g")
+        out = out.assign(_g=~all_reached).sort_values(
+            ["_g", "reached_frac", key, "final_val_loss_mean"], ascending=[True, False, True, True],
+            na_position="last", kind="stable").drop(columns="_g")
     out.attrs["baseline"] = base
     return out.reset_index(drop=True)
 

@@ -43,6 +43,8 @@ def _fmt(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
+        if v.is_integer() and abs(v) >= 1000:  # byte counts and steps that went through a float column
+            return f"{v:,.0f}"
         return f"{v:.4g}" if abs(v) < 10 else f"{v:.1f}"
     return str(v)
 

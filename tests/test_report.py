@@ -220,6 +220,17 @@ def test_table_keeps_the_columns_that_fit_a_narrow_terminal():
     assert "ttt_mean_s" in json.loads(report_view.to_json(never))[0]
 
 
+def test_when_no_run_reaches_the_ranking_falls_back_to_final_loss():
+    runs, curves = _hand_store_frames()  # fast ends at ~2.91, baseline at ~3.0
+    s = report.summarize(runs, curves, 0.1)
+    assert list(s["reached"]) == [0, 0] and list(s["variant"]) == ["fast", "baseline"]
+    fast = s.set_index("variant").loc["fast"]
+    assert fast["final_test"] == "welch_t" and fast["test"] is None
+    one_seed = runs[runs["seed"] == 0]
+    s1 = report.summarize(one_seed, curves[curves["run_id"].isin(one_seed["run_id"])], 0.1).set_index("variant")
+    assert s1.loc["fast", "final_p_value_note"] == "1 run" and s1.loc["fast", "final_test"] is None
+
+
 def test_ranking_by_time_steps_final_and_fraction_reached():
     # quick: fast in wall-clock but slow per step and worst at the end; steady: the opposite
     rows = []
