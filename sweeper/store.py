@@ -570,6 +570,11 @@ class Store:
         """Record final metrics of our running attempt; finished rows are never rewritten."""
         values = {c: final.get(c) for c in FINAL_COLUMNS if c in final}
         values.update({k: v for k, v in (info or {}).items() if k in runs_t.c})
+        # Progress is sent every few steps; the final step is the run's last word on it.
+        if final.get("steps") is not None:
+            values["live_step"] = final["steps"]
+        if final.get("train_time_s") is not None:
+            values["live_train_time_s"] = final["train_time_s"]
         try:
             with self._tx() as conn:
                 done = conn.execute(update(runs_t).where(*self._owned(run_id, attempt))

@@ -91,6 +91,10 @@ def test_live_runs_show_progress_and_latest_eval(store):
     r = live[run.id]
     assert (r.status, r.live_step, r.live_total_steps, r.latest_val_loss, r.device) == ("running", 12, 40, 5.5, "cpu x2")
     assert sum(x.status == "queued" for x in live.values()) == 1
+    # progress arrives every few steps; finishing records the last step (and clock) the run reached
+    assert store.finish_run(run.id, 1, {"steps": 40, "train_time_s": 19.5, "val_loss": 4.7})
+    r = {r.id: r for r in store.live_runs("s")}[run.id]
+    assert (r.status, r.live_step, r.live_total_steps, r.live_train_time_s) == ("finished", 40, 40, 19.5)
 
 
 def test_run_keys_survive_the_store_round_trip(store):
