@@ -135,7 +135,6 @@ def spec_check(
 
     Every file is checked; each bad one prints its error, and the exit code is 2 if any was bad.
     """
-    from rich.markup import escape
 
     from sweeper.spec import expand, load_spec
     bad = 0
@@ -182,11 +181,7 @@ def sweep_command(
         fail(f"--launcher must be local or ray, got {launcher!r}")
     if ray_address is not None and launcher != "ray":
         fail("--ray-address needs --launcher ray")
-    from sweeper import launcher as local
-    from sweeper.estimate import estimate_sweep, format_duration, is_gpu_sized
-    from sweeper.live_view import SweepWatcher
     from sweeper.spec import expand, load_spec
-    from sweeper.store import Store
 
     parsed = load_spec(spec)
     expansion = expand(parsed, base, seeds)
@@ -194,6 +189,11 @@ def sweep_command(
         from sweeper.spec_view import dry_run_table
         console.print(dry_run_table(expansion))
         return
+    # Only now: a dry run (or a bad spec) need not load the store, torch or the launchers.
+    from sweeper import launcher as local
+    from sweeper.estimate import estimate_sweep, format_duration, is_gpu_sized
+    from sweeper.live_view import SweepWatcher
+    from sweeper.store import Store
     # Another base is another experiment: its runs must not be averaged with the spec's own.
     sweep = name or (parsed.name if base in (None, parsed.base) else f"{parsed.name}-{base}")
     store = Store(db)
@@ -275,19 +275,25 @@ def _print_ranking(store, sweep: str) -> None:
     counts = store.status_counts(sweep).get(sweep, {})
     if counts.get("failed"):
         err_console.print(f"[red]{counts['failed']} run(s) failed[/]: golf runs {sweep} --status failed")
-    res = load(sweep, store.url)
+    res = load(sweep, store)
     if res.runs["val_loss"].notna().sum() == 0:
         return
     if res.threshold is None:
         summary, title = res.report(threshold=float("inf"), by="final"), f"{sweep}: final val_loss"
     else:
+        # When no run reached, the time ranking already falls back to final val_loss (report._rank).
         summary = res.report()
-        title = f"{sweep}: time to {res.metric} <= {res.threshold}"
-        if not summary["reached"].any():
-            summary = res.report(by="final")
-            title = (f"{sweep}: no run reached {res.metric} <= {res.threshold}; ranked by final {res.metric} "
-                     "(golf report --threshold V to pick another)")
+        title = _ranking_title(sweep, res.metric, res.threshold, summary, "time")
     console.print(report_view.to_rich_table(summary, title=title, width=console.width))
+
+
+def _ranking_title(sweep: str, metric: str, threshold: float, summary, by: str) -> str:
+    """The ranking table's title; says so when no run reached the threshold, since the time
+    ranking then falls back to final val_loss (report._rank)."""
+    title = f"{sweep}: {metric} <= {threshold}"
+    if by != "final" and len(summary) and not summary["reached"].any():
+        title += " (no run reached it: ranked by final val_loss; golf report --threshold V to pick another)"
+    return title
 
 
 @app.command("worker")
@@ -450,9 +456,7 @@ def report_command(
         from sweeper.plots import plot_curves
         plot_curves(res.curves, plot, metric, threshold if threshold is not None else res.threshold)
     if fmt == "table":
-        title = f"{sweep}: {metric} <= {threshold if threshold is not None else res.threshold}"
-        if by != "final" and len(summary) and not summary["reached"].any():
-            title += " (no run reached it: ranked by final val_loss; --threshold V to pick another)"
+        title = _ranking_title(sweep, metric, threshold if threshold is not None else res.threshold, summary, by)
         console.print(report_view.to_rich_table(summary, title=title, width=console.width))
     else:
         out = {"csv": report_view.to_csv, "json": report_view.to_json, "markdown": report_view.to_markdown}[fmt](summary)
@@ -474,7 +478,6 @@ def import_command(
     db: Annotated[Optional[str], typer.Option(help="Store URL (default: sqlite results.db).")] = None,
 ) -> None:
     """Bring existing modded-nanogpt / parameter-golf logs into the store (idempotent)."""
-    from rich.markup import escape
 
     from sweeper.importer import import_paths
     from sweeper.store import Store

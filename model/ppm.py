@@ -35,7 +35,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 from numba import njit
 
 # Bump when the model or the cache file format changes, so stale cached results are never reused.
@@ -142,7 +141,7 @@ def _ppm_kernel(tokens, order, vocab, dense1):
     ent_table = np.zeros((cap, 2), np.int64)
     ent = np.zeros(cap // 2, np.int64)  # per entry: its count
     n_ent = 0
-    order0 = np.zeros(vocab, np.int64)  # dense order-0 counts (entries exist too, for the lists)
+    order0 = np.zeros(vocab, np.int64)  # dense order-0 counts (no entries: no exclusion ever walks order 0)
     ids = np.empty(order + 1, np.int64)  # context id per order at this position
     hits = np.empty(order + 1, np.int64)  # entry of the target per order when scoring looked it up (-2: not looked up)
 
@@ -224,7 +223,11 @@ def _ppm_kernel(tokens, order, vocab, dense1):
         for j in range(top + 1):
             c = ids[j]
             ctx[c, 0] += 1
-            if 0 < c < last1:  # dense order-1 context: a new symbol joins its row
+            if c == 0:  # order 0 is counted in order0 below; only its distinct count u is read
+                if order0[sym] == 0:
+                    ctx[0, 1] += 1
+                continue
+            if c < last1:  # dense order-1 context: a new symbol joins its row
                 cell = (c - 1) * vocab + sym
                 if order1[cell] == 0:
                     succ1[c - 1, ctx[c, 1]] = sym
@@ -282,8 +285,12 @@ def _check_stream(tokens: np.ndarray, order: int, vocab_size: int) -> np.ndarray
 
 def compute_ppm_probs(tokens: np.ndarray, order: int, vocab_size: int) -> np.ndarray:
     """PPM-C probability of each target, no cache: position i = P(tokens[i+1] | tokens[0..i])."""
+    return _compute(_check_stream(tokens, order, vocab_size), order, vocab_size)
+
+
+def _compute(arr: np.ndarray, order: int, vocab_size: int) -> np.ndarray:
+    """The kernel on an already checked stream (see _check_stream)."""
     global computations
-    arr = _check_stream(tokens, order, vocab_size)
     computations += 1
     dense1 = vocab_size * vocab_size <= DENSE_ORDER1_MAX
     return _ppm_kernel(arr, order, vocab_size, dense1)
@@ -341,7 +348,7 @@ def ppm_target_probs(
                 return cached
         except (OSError, ValueError):
             pass  # unreadable or truncated: recompute and overwrite below
-    probs = compute_ppm_probs(arr, order, vocab_size)
+    probs = _compute(arr, order, vocab_size)
     _save_atomically(path, probs)
     return probs
 
@@ -375,6 +382,8 @@ def mixed_nll(nll_net: torch.Tensor, p_ppm: torch.Tensor, weight: float) -> torc
     nll_net is the network's cross-entropy of each target (nats), p_ppm the PPM-C probability of the
     same targets; pass float64 tensors of one shape (the eval pass mixes one batch at a time).
     """
+    import torch  # here, not at the top: the PPM kernel and `golf ppm` need only numpy
+
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"ppm weight: expected a value in [0, 1], got {weight}")
     if nll_net.shape != p_ppm.shape:

@@ -93,9 +93,11 @@ class _Evaluator:
                                              config.val_max_tokens)
         self.luts = build_bpb_luts(files.tokenizer_path, config.vocab_size, device)
         # PPM-C depends only on the validation stream: computed once, cached next to the data.
+        # The weight is the evaluator's own: tests set the ends 0 and 1, which TrainConfig refuses.
         self.ppm_probs, self.ppm_weight = None, config.ppm_c_weight
         if config.ppm_c:
-            from model.ppm import ppm_target_probs
+            from model.ppm import mixed_nll, ppm_target_probs
+            self.mixed_nll = mixed_nll
 
             self.ppm_probs = torch.from_numpy(ppm_target_probs(  # (n_tokens - 1,) float64
                 self.tokens.numpy(), config.ppm_c_order, config.vocab_size, files.root))
@@ -120,10 +122,8 @@ class _Evaluator:
             sums[1] += target_bytes(x.reshape(-1), y.reshape(-1), self.luts).double().sum()
             sums[3] += nll.numel()
             if self.ppm_probs is not None:
-                from model.ppm import mixed_nll
-
                 p_ppm = self.ppm_probs[s * T:e * T].to(self.device)  # targets tokens[s*T+1 .. e*T]
-                sums[2] += mixed_nll(nll, p_ppm, self.ppm_weight).sum()
+                sums[2] += self.mixed_nll(nll, p_ppm, self.ppm_weight).sum()
         model.train()
         if self.world > 1:
             dist.all_reduce(sums)

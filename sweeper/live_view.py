@@ -30,7 +30,8 @@ def run_eta_s(run: LiveRun) -> Optional[float]:
     return run.live_train_time_s / run.live_step * (run.live_total_steps - run.live_step)
 
 
-def _fmt(value, spec: str = ".4f") -> str:
+def format_value(value, spec: str = ".4f") -> str:
+    """A number for a table cell; None is an empty cell."""
     return "" if value is None else format(value, spec)
 
 
@@ -52,7 +53,7 @@ def runs_table(runs: list[LiveRun], title: Optional[str] = None, show_error: boo
         else:
             when = format_duration(r.train_time_s) if r.train_time_s is not None else ""
         row = [r.id, escape(r.variant), str(r.seed), f"[{_STATUS_STYLE.get(r.status, '')}]{r.status}[/]",
-               str(r.attempts), escape(r.device or ""), step, _fmt(val_loss), when]
+               str(r.attempts), escape(r.device or ""), step, format_value(val_loss), when]
         if show_error:
             row.append(escape((r.error or "").splitlines()[-1] if r.error else ""))
         table.add_row(*row)

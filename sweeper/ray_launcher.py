@@ -208,20 +208,12 @@ class RayLauncher:
             pass
         for ref in pending:
             ray.cancel(ref, force=True)
-        try:
-            return self.release_held("launcher stopped")
-        finally:
-            self.close()
-
-    def release_held(self, reason: str) -> int:
-        """Give back the running attempts that this launcher's tasks still hold."""
         store = Store(self.db)
-        try:
-            held = [r for r in store.list_runs(self.sweep, "running")
-                    if (r.worker or "").startswith(self.name_prefix + "-")]
-            return sum(store.release(r.id, r.attempts, reason) for r in held)
+        try:  # what a force-cancelled task still held
+            return store.release_worker_runs(reason="launcher stopped", name_prefix=self.name_prefix)
         finally:
             store.close()
+            self.close()
 
     def close(self) -> None:
         """Disconnect; a local cluster started by connect() goes down with it."""

@@ -75,22 +75,31 @@ TABLE_PRIORITY = ["variant", "runs", "reached", "ttt_mean_s", "final_val_loss_me
                   "step_mean_curve_ttt_s", "test", "final_test", "rule_p_value"]
 
 
-def fitting_columns(summary: pd.DataFrame, width: int | None) -> list[str]:
-    """The table's columns that have a value and fit in `width` characters (by TABLE_PRIORITY),
-    shown in TABLE_COLUMNS order; every column with a value when `width` is None."""
+def _rendered(summary: pd.DataFrame) -> dict[str, list[str]]:
+    """The table's columns, each as the cells it shows. A column of dashes only (no run reached the
+    threshold, nothing was exported) says nothing that `reached` does not: dropped (csv/json keep it)."""
     rows = summary.to_dict("records")
-    # A column of dashes only (no run reached the threshold, nothing was exported) says nothing
-    # that `reached` does not; the table drops it, csv/json keep it.
-    cols = [c for c in _columns(summary) if c in ("variant", "runs", "reached") or any(_cell(r, c) != "-" for r in rows)]
+    cells = {c: [_cell(r, c) for r in rows] for c in _columns(summary)}
+    return {c: v for c, v in cells.items() if c in ("variant", "runs", "reached") or any(x != "-" for x in v)}
+
+
+def _fit(cells: dict[str, list[str]], width: int | None) -> list[str]:
+    """The columns that fit in `width` characters, taken by TABLE_PRIORITY, in table order."""
     if width is None:
-        return cols
-    need = {c: 3 + max([len(c)] + [len(_cell(r, c)) for r in rows]) for c in cols}  # 3: borders and padding
+        return list(cells)
+    need = {c: 3 + max(len(x) for x in [c, *v]) for c, v in cells.items()}  # 3: borders and padding
     kept, used = set(), 1
-    for c in sorted(cols, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
+    for c in sorted(cells, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
         if used + need[c] <= width or len(kept) < 2:
             kept.add(c)
             used += need[c]
-    return [c for c in cols if c in kept]
+    return [c for c in cells if c in kept]
+
+
+def fitting_columns(summary: pd.DataFrame, width: int | None) -> list[str]:
+    """The table's columns that have a value and fit in `width` characters (by TABLE_PRIORITY),
+    shown in TABLE_COLUMNS order; every column with a value when `width` is None."""
+    return _fit(_rendered(summary), width)
 
 
 def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = None):
@@ -98,13 +107,13 @@ def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = No
     in the caption."""
     from rich.markup import escape
     from rich.table import Table
-    cols = fitting_columns(summary, width)
-    left_out = [c for c in fitting_columns(summary, None) if c not in cols]
-    caption = f"{len(left_out)} more column(s) with --format csv|json|markdown" if left_out else None
+    cells = _rendered(summary)
+    cols = _fit(cells, width)
+    caption = f"{len(cells) - len(cols)} more column(s) with --format csv|json|markdown" if len(cols) < len(cells) else None
     table = Table(title=title, caption=caption)
     for c in cols:
         table.add_column(c, justify="left" if c in ("variant", "test", "final_test", "verdict") else "right",
                          no_wrap=True)
-    for r in summary.to_dict("records"):
-        table.add_row(*(escape(_cell(r, c)) for c in cols))  # variant names may hold [brackets]
+    for i in range(len(summary)):
+        table.add_row(*(escape(cells[c][i]) for c in cols))  # variant names may hold [brackets]
     return table

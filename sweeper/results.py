@@ -31,13 +31,18 @@ class Results:
         return report.summarize(self.runs, self.curves, value, metric or self.metric, **kw)
 
 
-def load(sweep: str, db: str | None = None) -> Results:
-    """Load a sweep from the store at `db` (None -> $GOLF_DB, else sqlite:///results.db)."""
+def load(sweep: str, db=None) -> Results:
+    """Load a sweep from the store at `db`: a URL (None -> $GOLF_DB, else sqlite:///results.db) or
+    an open Store, which is reused and left open."""
     from sweeper.errors import StoreError
     from sweeper.store import Store
-    store = Store(db)
-    rec = store.get_sweep(sweep)
-    if rec is None:
-        raise StoreError(f"no sweep named {sweep!r} in {store.url}")
-    return Results(sweep, store.runs_frame(sweep), store.curves_frame(sweep),
-                   rec.threshold_value, rec.threshold_metric or "val_loss")
+    store = db if isinstance(db, Store) else Store(db)
+    try:
+        rec = store.get_sweep(sweep)
+        if rec is None:
+            raise StoreError(f"no sweep named {sweep!r} in {store.url}")
+        return Results(sweep, store.runs_frame(sweep), store.curves_frame(sweep),
+                       rec.threshold_value, rec.threshold_metric or "val_loss")
+    finally:
+        if store is not db:
+            store.close()

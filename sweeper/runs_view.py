@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from model.config import TrainConfig
+from sweeper.live_view import format_value
 from sweeper.store import FINAL_COLUMNS, RunRecord
 
 _PROVENANCE = ("sweep", "variant", "seed", "status", "attempts", "max_attempts", "worker", "host", "device",
@@ -59,9 +60,9 @@ def show_run(run: RunRecord, row: dict, attempts: list[dict], evals: list[dict])
         for column in ("attempt", "step", "train_time_s", "val_loss", "val_bpb", "ppm_val_bpb"):
             table.add_column(column, justify="right")
         for e in evals:
-            fmt = lambda v, spec=".4f": "" if v is None else format(v, spec)
-            table.add_row(str(e["attempt"]), str(e["step"]), fmt(e["train_time_s"], ".1f"), fmt(e["val_loss"]),
-                          fmt(e["val_bpb"]), fmt(e["ppm_val_bpb"]), style=None if e["attempt"] == current else "dim")
+            table.add_row(str(e["attempt"]), str(e["step"]), format_value(e["train_time_s"], ".1f"),
+                          format_value(e["val_loss"]), format_value(e["val_bpb"]), format_value(e["ppm_val_bpb"]),
+                          style=None if e["attempt"] == current else "dim")
         parts.append(table)
     if run.error:
         parts.append(Text(f"error: {run.error}", style="red"))

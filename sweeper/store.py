@@ -501,8 +501,7 @@ class Store:
                     values = (dict(status="failed", finished_at=_now(),
                                    error=f"{message}; that was the last of {run.max_attempts} attempts")
                               if last else dict(status="queued", error=message))
-                    conn.execute(update(runs_t).where(runs_t.c.id == run.id, runs_t.c.status == "running",
-                                                      runs_t.c.attempts == run.attempts)
+                    conn.execute(update(runs_t).where(*self._owned(run.id, run.attempts))
                                  .values(lease_expires_at=None, worker=None, **values))
                     self._end_attempt(conn, run.id, run.attempts, "lost", message)
                 return len(expired)
@@ -620,12 +619,16 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot release run {run_id}: {exc}") from exc
 
-    def release_worker_runs(self, workers: list[str], reason: str = "worker stopped") -> int:
-        """Release every running attempt held by these workers (after their processes ended)."""
+    def release_worker_runs(self, workers: list[str] = (), reason: str = "worker stopped",
+                            name_prefix: Optional[str] = None) -> int:
+        """Release every running attempt held by these workers, or by every worker named
+        NAME_PREFIX-... (after their processes ended)."""
+        held_by = (runs_t.c.worker.startswith(name_prefix + "-", autoescape=True) if name_prefix is not None
+                   else runs_t.c.worker.in_(list(workers)))
         try:
             with self._read() as conn:
                 held = conn.execute(select(runs_t.c.id, runs_t.c.attempts).where(
-                    runs_t.c.status == "running", runs_t.c.worker.in_(list(workers)))).all()
+                    runs_t.c.status == "running", held_by)).all()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot list runs of workers {workers}: {exc}") from exc
         return sum(self.release(r.id, r.attempts, reason) for r in held)
@@ -744,9 +747,6 @@ class Store:
     def curves_frame(self, sweep: str) -> pd.DataFrame:
         """Long-form curves: run_id, variant, seed, attempt, step, train_time_s, val_loss, val_bpb,
         ppm_val_loss, ppm_val_bpb, current (eval belongs to the run's latest attempt)."""
-        import numpy as np
-        from sqlalchemy import literal_column
-
         from sweeper import sqlite_arrays
         values = [evals_t.c.attempt, evals_t.c.step, evals_t.c.train_time_s, evals_t.c.val_loss, evals_t.c.val_bpb,
                   evals_t.c.ppm_val_loss, evals_t.c.ppm_val_bpb, (evals_t.c.attempt == runs_t.c.attempts).label("current")]
@@ -758,30 +758,42 @@ class Store:
         # attempt/step order, and a sort of 1M rows costs a temp B-tree.
         path = sqlite_arrays.snapshot_path(self.engine.url) if self.is_sqlite else None
         if path is not None:
-            # SQLite file: the numeric columns go straight into numpy (sweeper/sqlite_arrays.py); each eval
-            # names its run by rowid, mapped to id/variant/seed by a second query in the same snapshot.
-            rowid, dialect = literal_column("runs.rowid"), self.engine.dialect
-            evals_sql = sqlite_arrays.to_sql(select(rowid, *values).select_from(joined).where(of_sweep), dialect)
-            try:
-                with sqlite_arrays.snapshot(path) as snap:
-                    count = snap.count(*evals_sql)
-                    if count >= sqlite_arrays.MIN_ROWS:  # else the driver below is quicker than numba's start
-                        run_rows = snap.rows(*sqlite_arrays.to_sql(select(rowid, runs_t.c.id, runs_t.c.variant,
-                                                                          runs_t.c.seed).where(of_sweep).order_by(rowid),
-                                                                   dialect))
-                        data = snap.numeric(*evals_sql, count=count)
-            except RuntimeError as exc:
-                raise StoreError(f"cannot read curves of {sweep!r} from {self.url}: {exc}") from exc
-            if count >= sqlite_arrays.MIN_ROWS:
-                runs = pd.DataFrame.from_records(run_rows, columns=["rowid", "run_id", "variant", "seed"])
-                at = np.searchsorted(runs["rowid"].to_numpy(np.int64), data[:, 0].astype(np.int64))
-                columns = {name: runs[name].take(at).reset_index(drop=True) for name in names[:3]}
-                columns.update((name, data[:, k]) for k, name in enumerate(names[3:], start=1))
-                return pd.DataFrame(columns).astype({"attempt": np.int64, "step": np.int64, "current": bool})
+            df = self._curves_from_snapshot(path, sweep, joined, values, names)
+            if df is not None:
+                return df
         df = self._frame(select(evals_t.c.run_id, runs_t.c.variant, runs_t.c.seed, *values)
                          .select_from(joined).where(of_sweep), names)
         df["current"] = df["current"].astype(bool)
         return df
+
+    def _curves_from_snapshot(self, path: str, sweep: str, joined, values: list, names: list[str]):
+        """curves_frame's SQLite-file path: the numeric columns go straight into numpy
+        (sweeper/sqlite_arrays.py); each eval names its run by rowid, mapped to id/variant/seed by a
+        second query in the same snapshot. None below sqlite_arrays.MIN_ROWS eval rows, where the
+        driver is quicker than numba's start."""
+        import numpy as np
+        from sqlalchemy import literal_column
+
+        from sweeper import sqlite_arrays
+        of_sweep = runs_t.c.sweep == sweep
+        rowid, dialect = literal_column("runs.rowid"), self.engine.dialect
+        evals_sql = sqlite_arrays.to_sql(select(rowid, *values).select_from(joined).where(of_sweep), dialect)
+        runs_sql = sqlite_arrays.to_sql(select(rowid, runs_t.c.id, runs_t.c.variant, runs_t.c.seed)
+                                        .where(of_sweep).order_by(rowid), dialect)
+        try:
+            with sqlite_arrays.snapshot(path) as snap:
+                count = snap.count(*evals_sql)
+                if count < sqlite_arrays.MIN_ROWS:
+                    return None
+                run_rows = snap.rows(*runs_sql)
+                data = snap.numeric(*evals_sql, count=count)
+        except RuntimeError as exc:
+            raise StoreError(f"cannot read curves of {sweep!r} from {self.url}: {exc}") from exc
+        runs = pd.DataFrame.from_records(run_rows, columns=["rowid", "run_id", "variant", "seed"])
+        at = np.searchsorted(runs["rowid"].to_numpy(np.int64), data[:, 0].astype(np.int64))
+        columns = {name: runs[name].take(at).reset_index(drop=True) for name in names[:3]}
+        columns.update((name, data[:, k]) for k, name in enumerate(names[3:], start=1))
+        return pd.DataFrame(columns).astype({"attempt": np.int64, "step": np.int64, "current": bool})
 
     def _frame(self, query, names: list[str]) -> pd.DataFrame:
         # Raw DB-API cursor: SQLAlchemy's per-row Result processing costs ~10x on 1M eval rows.

@@ -125,9 +125,7 @@ class _AttemptWriter(threading.Thread):
         """Stop after writing every event received so far."""
         self.done.set()
         self.join()
-        if self.pending and not self.lost.is_set():
-            self.store.add_evals(self.run_id, self.attempt, self.pending)
-            self.pending = []
+        self._flush()
 
 
 # ---- ways to train one run ----
@@ -301,27 +299,23 @@ class Worker:
         log.info("%s: training on %s", tag, self.info.get("device"))
         self._interruptible = True
         try:
-            final = train(config, writer.on_event, out_dir)
-            self._interruptible = False
+            try:
+                final = train(config, writer.on_event, out_dir)
+            finally:  # whatever happened: no more interrupts, and every eval received is written first
+                self._interruptible = False
+                writer.close()
         except WorkerStop:
-            self._interruptible = False
-            writer.close()
             self.store.release(run.id, run.attempts, "worker interrupted (SIGINT/SIGTERM)")
             log.info("%s: interrupted, back in the queue", tag)
             raise
         except RunAborted as exc:
-            self._interruptible = False
-            writer.close()
             log.warning("%s: %s; dropped", tag, exc)
             return 0
         except Exception as exc:  # the run itself is broken (bad data, non-finite loss, OOM...)
-            self._interruptible = False
-            writer.close()
             detail = str(exc) if isinstance(exc, TrainingError) else traceback.format_exc(limit=8)
             status = self.store.fail_attempt(run.id, run.attempts, f"{type(exc).__name__}: {detail}", retry=False)
             log.error("%s: failed (%s): %s", tag, status, exc)
             return 0
-        writer.close()
         if writer.lost.is_set():
             log.warning("%s: finished, but the store gave the run away meanwhile; result dropped", tag)
             return 0
