@@ -186,13 +186,13 @@ def sweep_command(
     parsed = load_spec(spec)
     expansion = expand(parsed, base, seeds)
     if dry_run:
-        from sweeper.spec_view import dry_run_table
+        from sweeper.spec.dry_run_view import dry_run_table
         console.print(dry_run_table(expansion))
         return
     # Only now: a dry run (or a bad spec) need not load the store, torch or the launchers.
-    from sweeper import launcher as local
-    from sweeper.estimate import estimate_sweep, format_duration, is_gpu_sized
-    from sweeper.live_view import SweepWatcher
+    from sweeper.run import local_launcher as local
+    from sweeper.run.estimate import estimate_sweep, format_duration, is_gpu_sized
+    from sweeper.run.live_view import SweepWatcher
     from sweeper.store import Store
     # Another base is another experiment: its runs must not be averaged with the spec's own.
     sweep = name or (parsed.name if base in (None, parsed.base) else f"{parsed.name}-{base}")
@@ -223,7 +223,7 @@ def sweep_command(
         return
     gpus_per_run = max(p.config.gpus_per_run for p in plans)
     if launcher == "ray":
-        from sweeper.ray_launcher import RayLauncher
+        from sweeper.run.ray_launcher import RayLauncher
         workers_ = RayLauncher(store.url, sweep, address=ray_address, gpus_per_run=gpus_per_run, lease_s=lease)
         slots = workers_.connect()
     else:
@@ -269,8 +269,8 @@ def sweep_command(
 
 def _print_ranking(store, sweep: str) -> None:
     """The end-of-sweep table: by time-to-threshold, or by final loss when no run reached it."""
-    from sweeper import report_view
-    from sweeper.results import load
+    from sweeper.report import table_view as report_view
+    from sweeper.report.notebook import load
 
     counts = store.status_counts(sweep).get(sweep, {})
     if counts.get("failed"):
@@ -309,7 +309,7 @@ def worker_command(
     """Start workers here that train runs from the store's queue.
 
     Any machine that can reach the database can help a sweep. Ctrl-C gives their running runs back."""
-    from sweeper import launcher as local
+    from sweeper.run import local_launcher as local
     from sweeper.store import Store, default_db_url
 
     url = db or default_db_url()
@@ -335,7 +335,7 @@ def status_command(
     db: DbOption = None,
 ) -> None:
     """Run counts per sweep; with SWEEP, also its running runs and their progress."""
-    from sweeper.live_view import counts_table, runs_table
+    from sweeper.run.live_view import counts_table, runs_table
     from sweeper.store import Store
 
     store = Store(db)
@@ -356,7 +356,7 @@ def runs_command(
     db: DbOption = None,
 ) -> None:
     """The runs of a sweep: status, attempts, device, progress, val_loss, error."""
-    from sweeper.live_view import runs_table
+    from sweeper.run.live_view import runs_table
     from sweeper.store import Store
 
     store = Store(db)
@@ -374,7 +374,7 @@ def show_command(
     """One run: where it ran, its config, every attempt, its curve and its error.
 
     The config lists the fields that differ from the defaults."""
-    from sweeper.runs_view import show_run
+    from sweeper.run.show_view import show_run
     from sweeper.store import Store
 
     console.print(show_run(*Store(db).run_detail(run)))
@@ -432,8 +432,8 @@ def report_command(
     db: Annotated[Optional[str], typer.Option(help="Store URL (default: sqlite results.db).")] = None,
 ) -> None:
     """Rank variants by time-to-threshold with seed statistics."""
-    from sweeper import report_view
-    from sweeper.results import load
+    from sweeper.report import table_view as report_view
+    from sweeper.report.notebook import load
 
     if metric not in ("val_loss", "val_bpb"):
         fail(f"--metric must be val_loss or val_bpb, got {metric!r}")
@@ -446,14 +446,14 @@ def report_command(
         fail(f"sweep {sweep!r} has no stored threshold: pass --threshold")
     summary = res.report(threshold, metric, baseline=baseline, by=by)
     if rule is not None:
-        from sweeper.report import apply_rule
+        from sweeper.report.analysis import apply_rule
         if rule not in ("speedrun", "golf"):
             fail(f"--rule must be speedrun or golf, got {rule!r}")
         if rule == "speedrun" and target is None:
             fail("--rule speedrun needs --target")
         summary = apply_rule(summary, res.runs, res.curves, rule, target=target, alpha=alpha, margin=margin)
     if plot is not None:
-        from sweeper.plots import plot_curves
+        from sweeper.report.plots import plot_curves
         plot_curves(res.curves, plot, metric, threshold if threshold is not None else res.threshold)
     if fmt == "table":
         title = _ranking_title(sweep, metric, threshold if threshold is not None else res.threshold, summary, by)

@@ -35,7 +35,7 @@ def drain(url: str, runs: int, workers: int) -> tuple[float, float]:
                                for i in range(runs)])
     env = {**os.environ, "GOLF_FAKE_TRAIN_S": "0", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "sweeper.worker", "--db", url, "--name", f"b{i}",
+    procs = [subprocess.Popen([sys.executable, "-m", "sweeper.run.worker", "--db", url, "--name", f"b{i}",
                                "--sweep", sweep, "--exit-when-idle", "--poll", "0.1"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(workers)]
     for p in procs:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from sweeper import report_view
-from sweeper.results import load
+from sweeper.report import table_view as report_view
+from sweeper.report.notebook import load
 from sweeper.store import Store
 
 

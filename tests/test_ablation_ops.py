@@ -1,7 +1,7 @@
 import pytest
 
 from model.config import TrainConfig
-from sweeper.ablation_ops import apply_op
+from sweeper.spec.ablation_ops import apply_op
 
 
 def cfg(L=8, **kw):

@@ -13,7 +13,7 @@ from sweeper.importer import import_paths
 store_module = pytest.importorskip("sweeper.store", reason="sweeper/store.py (Store) not present yet")
 Store = store_module.Store
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VE = FIXTURES / "modded-nanogpt-value-embeddings"
 GOLF_LOG = FIXTURES / "parameter-golf" / "naive-baseline-train.log"
 REPO = Path(__file__).resolve().parents[1]

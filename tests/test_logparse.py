@@ -8,7 +8,7 @@ import pytest
 from sweeper.errors import GolfError
 from sweeper.importer import parse_file, parse_text, sniff_format, variant_seed_from_header
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RESULTS = FIXTURES / "modded-nanogpt-value-embeddings" / "results.md"
 TTEST = FIXTURES / "modded-nanogpt-value-embeddings" / "t-test-results.md"
 GOLF_LOG = FIXTURES / "parameter-golf" / "naive-baseline-train.log"

@@ -13,10 +13,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from cli import app
-from sweeper import sqlite_arrays
+from sweeper.store import sqlite_arrays
 from sweeper.store import Store
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LOGS = [FIXTURES / "modded-nanogpt-value-embeddings" / "results.md",
         FIXTURES / "modded-nanogpt-value-embeddings" / "t-test-results.md",
         FIXTURES / "parameter-golf" / "naive-baseline-train.log"]

@@ -16,9 +16,9 @@ import pytest
 
 from conftest import sigint_as_a_terminal_sends_it
 from model.config import TrainConfig
-from sweeper.ray_launcher import RayLauncher, absolute_db_url, run_with_ray
+from sweeper.run.ray_launcher import RayLauncher, absolute_db_url, run_with_ray
 from sweeper.store import Store
-from sweeper.worker import FAKE_TRAIN_ENV
+from sweeper.run.worker import FAKE_TRAIN_ENV
 
 ray = pytest.importorskip("ray", reason="Ray is a test dependency: pip install -e '.[test]'")
 
@@ -138,12 +138,12 @@ def test_relative_sqlite_url_is_made_absolute(tmp_path, monkeypatch):
 def test_local_launcher_never_imports_ray_and_missing_ray_is_a_clear_error(tmp_path):
     code = """
 import sys
-import cli, sweeper.launcher, sweeper.worker, sweeper.ray_launcher
+import cli, sweeper.run.local_launcher, sweeper.run.worker, sweeper.run.ray_launcher
 assert 'ray' not in sys.modules, 'ray imported'
 sys.modules['ray'] = None  # as if Ray were not installed
 from sweeper.errors import GolfError
 try:
-    sweeper.ray_launcher.RayLauncher('sqlite:///r.db', 's').connect()
+    sweeper.run.ray_launcher.RayLauncher('sqlite:///r.db', 's').connect()
 except GolfError as exc:
     print(exc)
 """

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sweeper import report, report_view
+from sweeper.report import analysis as report, table_view as report_view
 from sweeper.errors import GolfError
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLF = [str(Path(sys.executable).parent / "golf")]
 # The JSON keys promised by the report's issue (item 5).
 JSON_KEYS = {"variant", "runs", "reached", "ttt_mean_s", "ttt_ci_low_s", "ttt_ci_high_s", "mean_curve_ttt_s",
@@ -278,7 +278,7 @@ def test_rules_and_plot(tmp_path):
     assert sp.loc["fast", "verdict"].startswith("record") and sp.loc["baseline", "verdict"].startswith("no")
     assert sp.loc["fast", "rule_p_value"] == pytest.approx(stats.ttest_1samp(fast, 2.95, alternative="less").pvalue)
     assert sp.loc["fast", "target_first_step"] == 50  # seed-mean loss first <= 2.95 at step 50 (2.75)
-    from sweeper.plots import plot_curves
+    from sweeper.report.plots import plot_curves
     out = tmp_path / "c.png"
     fig = plot_curves(curves, str(out), threshold=3.2)
     assert out.read_bytes()[:4] == b"\x89PNG"
@@ -294,7 +294,7 @@ def test_fixture_crossing_times_through_store_and_cli(tmp_path):
     assert md.exists(), f"fixture missing: {md}"
     db = f"sqlite:///{tmp_path / 'r.db'}"
     subprocess.run(GOLF + ["import", str(md), "--sweep", "ve", "--db", db], check=True, capture_output=True)
-    from sweeper.results import load
+    from sweeper.report.notebook import load
     res = load("ve", db)
     t = report.time_to_threshold(res.curves[res.curves["current"]], 2.92)
     t = t.merge(res.runs[["run_id", "seed"]], on="run_id").set_index(["variant", "seed"])
@@ -342,8 +342,8 @@ def _store_with_hand_runs(url):
 
 
 def test_results_load_through_store(store_url, monkeypatch):
-    from sweeper import sqlite_arrays
-    from sweeper.results import load
+    from sweeper.store import sqlite_arrays
+    from sweeper.report.notebook import load
     _store_with_hand_runs(store_url).close()
     res = load("s", store_url)
     assert len(res.runs) == 6 and len(res.curves) == 37 and (~res.curves["current"]).sum() == 1
@@ -362,7 +362,7 @@ def test_results_load_through_store(store_url, monkeypatch):
 def test_fast_reader_only_for_plain_sqlite_files():
     from sqlalchemy.engine import make_url
 
-    from sweeper import sqlite_arrays
+    from sweeper.store import sqlite_arrays
     assert sqlite_arrays.snapshot_path(make_url("sqlite:////tmp/x.db")) == "/tmp/x.db"
     assert sqlite_arrays.snapshot_path(make_url("sqlite://")) is None
     assert sqlite_arrays.snapshot_path(make_url("sqlite:///file:x.db?mode=ro&uri=true")) is None

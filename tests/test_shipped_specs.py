@@ -13,7 +13,7 @@ from sweeper.spec import expand, load_spec
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "ablations").glob("*.yaml"))
 GOLF = Path(sys.executable).with_name("golf")
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def test_all_eight_shipped():

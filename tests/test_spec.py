@@ -7,7 +7,7 @@ from rich.console import Console
 
 from sweeper.errors import SpecError
 from sweeper.spec import expand, load_spec, parse_spec
-from sweeper.spec_view import dry_run_table
+from sweeper.spec.dry_run_view import dry_run_table
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLF = Path(sys.executable).with_name("golf")

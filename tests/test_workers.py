@@ -36,7 +36,7 @@ def _golf(*args, cwd, env=None, timeout=300) -> subprocess.CompletedProcess:
 
 
 def _worker(url, name, *args, env=None, log=None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "sweeper.worker", "--db", url, "--name", name, *args],
+    return subprocess.Popen([sys.executable, "-m", "sweeper.run.worker", "--db", url, "--name", name, *args],
                             cwd=REPO, env=env or _env(), stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sweeper import report
+from sweeper.report import analysis as report
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Results:
         return self.report()
 
     def report(self, threshold: float | None = None, metric: str | None = None, **kw) -> pd.DataFrame:
-        """Per-variant statistics (see sweeper.report.summarize); kw: baseline=, by='time'|'steps'|'final'."""
+        """Per-variant statistics (see sweeper.report.analysis.summarize); kw: baseline=, by='time'|'steps'|'final'."""
         value = threshold if threshold is not None else self.threshold
         if value is None:
             raise ValueError(f"sweep {self.sweep!r} has no stored threshold; pass threshold=")

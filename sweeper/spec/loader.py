@@ -6,7 +6,7 @@ raises SpecError with one message: `file:line: variant 'x': what is wrong (expec
 Two layers of checking, each where it can be done:
 - shape (parse time, pydantic): keys, types, seeds, threshold, names of operations, the type of
   every TrainConfig field set by name. pydantic's error `loc` is mapped back to the YAML line.
-- meaning (expansion time, sweeper.ablation_ops and TrainConfig): layer indices against the
+- meaning (expansion time, sweeper.spec.ablation_ops and TrainConfig): layer indices against the
   model's depth, tables shared by no layer, ppm_c weight, cross-field rules. These depend on the
   base preset, which `--base` may change, so they cannot be checked earlier.
 """
@@ -25,9 +25,9 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from pydantic_core import PydanticCustomError
 
 from model.config import PRESETS, TrainConfig
-from sweeper.ablation_ops import OPS, apply_op
+from sweeper.spec.ablation_ops import OPS, apply_op
 from sweeper.errors import SpecError
-from sweeper.plan import RunPlan
+from sweeper.spec.run_plan import RunPlan
 
 THRESHOLD_METRICS = ("val_loss", "val_bpb", "ppm_val_loss", "ppm_val_bpb")
 # A run's seed comes from the spec's `seeds` (or --seeds); a variant setting it would be overwritten.
@@ -104,7 +104,7 @@ class _Ordered(_Strict):
 def _operation_types() -> dict[str, Any]:
     """Every name a variant may set -> the type of its argument.
 
-    Operations take any YAML value here; their arguments are checked by sweeper.ablation_ops
+    Operations take any YAML value here; their arguments are checked by sweeper.spec.ablation_ops
     against the model they apply to. A TrainConfig field set by name takes the field's type.
     """
     hints = get_type_hints(TrainConfig)

@@ -45,167 +45,18 @@ import json
 import os
 import random
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
 import pandas as pd
-from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint, create_engine, event, func, inspect, select, text, update,
-                        insert, delete)
+from sqlalchemy import create_engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from sweeper.errors import StoreError
-
-# 2: runs.live_* progress columns, runs.artifact_path, runs.queue_pos, table `attempts`.
-SCHEMA_VERSION = 2
-DEFAULT_MAX_ATTEMPTS = 3
-
-FINAL_COLUMNS = ("steps", "train_time_s", "step_avg_ms", "num_params", "peak_memory_mib", "val_loss",
-                 "val_bpb", "quant_val_loss", "quant_val_bpb", "artifact_bytes", "stopped_early",
-                 "ppm_val_loss", "ppm_val_bpb", "quant_ppm_val_loss", "quant_ppm_val_bpb")
-EVAL_COLUMNS = ("step", "train_time_s", "val_loss", "val_bpb", "tokens", "ppm_val_loss", "ppm_val_bpb")
-_INT_FINALS = {"steps", "num_params", "artifact_bytes"}
-# Written by the worker's heartbeat, read by the live view.
-_LIVE_COLUMNS = ("live_step", "live_total_steps", "live_train_loss", "live_train_time_s")
-_CLAIM_INFO = ("host", "device", "torch_version", "python_version", "golf_version", "git_commit")
-
-metadata = MetaData()
-
-meta_table = Table("golf_meta", metadata, Column("key", String(64), primary_key=True),
-                   Column("value", Text, nullable=False))
-
-sweeps_t = Table(
-    "sweeps", metadata,
-    Column("name", String(200), primary_key=True),
-    Column("spec_text", Text),
-    Column("threshold_metric", String(64)),
-    Column("threshold_value", Float),
-    Column("created_at", String(40), nullable=False),
-)
-
-runs_t = Table(
-    "runs", metadata,
-    Column("id", String(40), primary_key=True),
-    Column("sweep", String(200), ForeignKey("sweeps.name", ondelete="CASCADE"), nullable=False),
-    Column("variant", String(200), nullable=False),
-    Column("seed", Integer),
-    Column("key", String(64)),
-    Column("config", Text),
-    Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("max_attempts", Integer, nullable=False, default=3),
-    Column("lease_expires_at", Float),
-    Column("worker", String(200)), Column("host", String(200)), Column("device", String(200)),
-    Column("torch_version", String(40)), Column("python_version", String(40)),
-    Column("golf_version", String(40)), Column("git_commit", String(64)),
-    Column("created_at", String(40)), Column("started_at", String(40)), Column("finished_at", String(40)),
-    Column("error", Text),
-    Column("live_step", Integer), Column("live_total_steps", Integer),
-    Column("live_train_loss", Float), Column("live_train_time_s", Float),
-    Column("artifact_path", Text),
-    Column("queue_pos", Integer),
-    *[Column(name, Integer if name in _INT_FINALS else (Boolean if name == "stopped_early" else Float))
-      for name in FINAL_COLUMNS],
-    Column("source", String(16), nullable=False, default="golf"),
-    Column("source_path", Text),
-    Column("import_key", String(200)),
-    Column("content_hash", String(128)),
-    UniqueConstraint("sweep", "key", name="uq_runs_sweep_key"),
-    UniqueConstraint("sweep", "import_key", name="uq_runs_sweep_import_key"),
-)
-Index("ix_runs_sweep_status", runs_t.c.sweep, runs_t.c.status)
-
-evals_t = Table(
-    "evals", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("step", Integer, nullable=False),
-    Column("train_time_s", Float), Column("val_loss", Float), Column("val_bpb", Float),
-    Column("tokens", Integer), Column("ppm_val_loss", Float), Column("ppm_val_bpb", Float),
-)
-Index("ix_evals_run", evals_t.c.run_id, evals_t.c.attempt, evals_t.c.step)
-
-attempts_t = Table(
-    "attempts", metadata,
-    Column("run_id", String(40), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
-    Column("attempt", Integer, primary_key=True),
-    Column("worker", String(200)), Column("host", String(200)), Column("device", String(200)),
-    Column("started_at", String(40)), Column("ended_at", String(40)),
-    Column("outcome", String(16), nullable=False),  # running|finished|failed|lost|interrupted|cancelled
-    Column("error", Text),
-)
-
-# First eval of the run's current attempt at/below the sweep threshold (val_loss or val_bpb).
-_RUN_SUMMARY_VIEW = """
-CREATE VIEW run_summary AS
-SELECT r.id AS run_id, r.sweep, r.variant, r.seed, r.status, r.attempts, r.source,
-       {finals},
-       s.threshold_metric, s.threshold_value,
-       (SELECT MIN(e.train_time_s) FROM evals e WHERE e.run_id = r.id AND e.attempt = r.attempts
-          AND s.threshold_value IS NOT NULL
-          AND ((s.threshold_metric = 'val_bpb' AND e.val_bpb <= s.threshold_value)
-            OR (COALESCE(s.threshold_metric, 'val_loss') = 'val_loss' AND e.val_loss <= s.threshold_value)))
-         AS threshold_train_time_s,
-       (SELECT MIN(e.step) FROM evals e WHERE e.run_id = r.id AND e.attempt = r.attempts
-          AND s.threshold_value IS NOT NULL
-          AND ((s.threshold_metric = 'val_bpb' AND e.val_bpb <= s.threshold_value)
-            OR (COALESCE(s.threshold_metric, 'val_loss') = 'val_loss' AND e.val_loss <= s.threshold_value)))
-         AS threshold_step
-FROM runs r JOIN sweeps s ON s.name = r.sweep
-""".format(finals=", ".join(f"r.{c}" for c in FINAL_COLUMNS))
-
-
-@dataclass(frozen=True)
-class SweepRecord:
-    name: str
-    spec_text: Optional[str]
-    threshold_metric: Optional[str]
-    threshold_value: Optional[float]
-    created_at: str
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    sweep: str
-    variant: str
-    seed: Optional[int]
-    key: Optional[str]
-    status: str
-    attempts: int
-    max_attempts: int
-    worker: Optional[str]
-    error: Optional[str]
-    source: str
-    config: dict
-    finals: dict
-
-
-@dataclass(frozen=True)
-class LiveRun:
-    """One run as the live view sees it: status, owner and progress of its current attempt."""
-    id: str
-    variant: str
-    seed: Optional[int]
-    status: str
-    attempts: int
-    worker: Optional[str]
-    device: Optional[str]
-    started_at: Optional[str]
-    finished_at: Optional[str]
-    error: Optional[str]
-    live_step: Optional[int]
-    live_total_steps: Optional[int]
-    live_train_loss: Optional[float]
-    live_train_time_s: Optional[float]
-    train_time_s: Optional[float]
-    val_loss: Optional[float]
-    latest_val_loss: Optional[float]
-
-
-_LIVE_RUN_FIELDS = [f for f in LiveRun.__dataclass_fields__ if f != "latest_val_loss"]
+from sweeper.store.records import LiveRun, RunRecord, SweepRecord, _LIVE_RUN_FIELDS
+from sweeper.store.schema import (_CLAIM_INFO, _LIVE_COLUMNS, _RUN_SUMMARY_VIEW, DEFAULT_MAX_ATTEMPTS,
+                                  EVAL_COLUMNS, FINAL_COLUMNS, SCHEMA_VERSION, attempts_t, evals_t,
+                                  meta_table, metadata, runs_t, sweeps_t)
 
 
 def default_db_url() -> str:
@@ -747,7 +598,7 @@ class Store:
     def curves_frame(self, sweep: str) -> pd.DataFrame:
         """Long-form curves: run_id, variant, seed, attempt, step, train_time_s, val_loss, val_bpb,
         ppm_val_loss, ppm_val_bpb, current (eval belongs to the run's latest attempt)."""
-        from sweeper import sqlite_arrays
+        from sweeper.store import sqlite_arrays
         values = [evals_t.c.attempt, evals_t.c.step, evals_t.c.train_time_s, evals_t.c.val_loss, evals_t.c.val_bpb,
                   evals_t.c.ppm_val_loss, evals_t.c.ppm_val_bpb, (evals_t.c.attempt == runs_t.c.attempts).label("current")]
         names = ["run_id", "variant", "seed", "attempt", "step", "train_time_s", "val_loss", "val_bpb",
@@ -774,7 +625,7 @@ class Store:
         import numpy as np
         from sqlalchemy import literal_column
 
-        from sweeper import sqlite_arrays
+        from sweeper.store import sqlite_arrays
         of_sweep = runs_t.c.sweep == sweep
         rowid, dialect = literal_column("runs.rowid"), self.engine.dialect
         evals_sql = sqlite_arrays.to_sql(select(rowid, *values).select_from(joined).where(of_sweep), dialect)
@@ -797,7 +648,7 @@ class Store:
 
     def _frame(self, query, names: list[str]) -> pd.DataFrame:
         # Raw DB-API cursor: SQLAlchemy's per-row Result processing costs ~10x on 1M eval rows.
-        from sweeper.sqlite_arrays import to_sql
+        from sweeper.store.sqlite_arrays import to_sql
         sql, args = to_sql(query, self.engine.dialect)
         try:
             with self.engine.connect() as conn:

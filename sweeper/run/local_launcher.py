@@ -1,6 +1,6 @@
 """The local launcher: one worker process per GPU group (or per CPU slot), all on one store.
 
-Workers are `python -m sweeper.worker` processes in their own session, so a Ctrl-C reaches them
+Workers are `python -m sweeper.run.worker` processes in their own session, so a Ctrl-C reaches them
 only through `stop()`, which forwards it, waits for each worker to give its run back, and releases
 whatever a worker that died could not.
 """
@@ -79,7 +79,7 @@ class LocalLauncher:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         for slot in self.slots:
-            cmd = [sys.executable, "-m", "sweeper.worker", "--db", self.db, "--name", slot.name,
+            cmd = [sys.executable, "-m", "sweeper.run.worker", "--db", self.db, "--name", slot.name,
                    "--lease", str(self.lease_s), "--runs-dir", str(self.runs_dir)]
             cmd += ["--sweep", self.sweep] if self.sweep else []
             cmd += ["--exit-when-idle"] if self.exit_when_idle else []

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sweeper.report import RunBlocks
+from sweeper.report.analysis import RunBlocks
 
 
 def plot_curves(curves: pd.DataFrame, path: str, metric: str = "val_loss", threshold: float | None = None,

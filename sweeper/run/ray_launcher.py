@@ -27,7 +27,7 @@ from typing import Optional
 from sqlalchemy.engine import make_url
 
 from sweeper.errors import GolfError
-from sweeper.launcher import WorkerSlot
+from sweeper.run.local_launcher import WorkerSlot
 from sweeper.store import Store
 
 log = logging.getLogger("golf.ray")
@@ -61,7 +61,7 @@ def train_run_task(db: str, run_id: str, name_prefix: str, lease_s: float, poll_
     """Train one run through the store's queue inside a Ray worker process; returns the run's
     final status. The worker's name ends with this process's pid, so `golf runs` (and tests) can
     tell which process holds a run."""
-    from sweeper.worker import Worker, WorkerOptions
+    from sweeper.run.worker import Worker, WorkerOptions
 
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name_prefix} %(levelname)s %(message)s")
     if threads:  # read by the worker when it sets torch's thread count

@@ -1,4 +1,4 @@
-"""Render a report summary (DataFrame from sweeper.report.summarize) as table / csv / json / markdown."""
+"""Render a report summary (DataFrame from sweeper.report.analysis.summarize) as table / csv / json / markdown."""
 
 from __future__ import annotations
 

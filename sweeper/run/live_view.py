@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sweeper.estimate import format_duration
+from sweeper.run.estimate import format_duration
 from sweeper.store import LiveRun, Store
 
 ENDED = ("finished", "failed", "cancelled")

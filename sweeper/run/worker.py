@@ -1,6 +1,6 @@
 """A worker: claims runs from the store's queue and trains them one after another.
 
-    python -m sweeper.worker --db URL [--sweep NAME] [--name NAME] [--exit-when-idle]
+    python -m sweeper.run.worker --db URL [--sweep NAME] [--name NAME] [--exit-when-idle]
 
 One worker process owns one device (the launcher sets CUDA_VISIBLE_DEVICES) and lives for the
 whole sweep, so torch is imported once, not once per run. For each claimed run it calls
@@ -365,8 +365,8 @@ def _git_commit() -> Optional[str]:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Entry point of `python -m sweeper.worker` (what the launchers start)."""
-    parser = argparse.ArgumentParser(prog="python -m sweeper.worker", description=__doc__.splitlines()[0])
+    """Entry point of `python -m sweeper.run.worker` (what the launchers start)."""
+    parser = argparse.ArgumentParser(prog="python -m sweeper.run.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="store URL")
     parser.add_argument("--sweep", help="only claim runs of this sweep")
     parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}")
