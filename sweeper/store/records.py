@@ -12,6 +12,15 @@ class SweepRecord:
     threshold_metric: Optional[str]
     threshold_value: Optional[float]
     created_at: str
+    baseline: Optional[str] = None
+
+    @property
+    def threshold(self):
+        """The stored threshold as one object, or None when the sweep has none."""
+        from sweeper.threshold import Threshold
+        if self.threshold_value is None:
+            return None
+        return Threshold(self.threshold_metric or "val_loss", self.threshold_value)
 
 
 @dataclass(frozen=True)

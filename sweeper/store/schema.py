@@ -9,7 +9,8 @@ from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, Meta
                         Text, UniqueConstraint)
 
 # 2: runs.live_* progress columns, runs.artifact_path, runs.queue_pos, table `attempts`.
-SCHEMA_VERSION = 2
+# 3: sweeps.baseline, runs.step_budget; run_summary gains ttt_s, reached, steps_to_threshold, step_budget.
+SCHEMA_VERSION = 3
 DEFAULT_MAX_ATTEMPTS = 3
 
 FINAL_COLUMNS = ("steps", "train_time_s", "step_avg_ms", "num_params", "peak_memory_mib", "val_loss",
@@ -33,6 +34,7 @@ sweeps_t = Table(
     Column("threshold_metric", String(64)),
     Column("threshold_value", Float),
     Column("created_at", String(40), nullable=False),
+    Column("baseline", String(200)),  # the variant the report compares against (spec's or first)
 )
 
 runs_t = Table(
@@ -62,6 +64,7 @@ runs_t = Table(
     Column("source_path", Text),
     Column("import_key", String(200)),
     Column("content_hash", String(128)),
+    Column("step_budget", Integer),  # planned steps: config iterations, or N/M's M in an imported log
     UniqueConstraint("sweep", "key", name="uq_runs_sweep_key"),
     UniqueConstraint("sweep", "import_key", name="uq_runs_sweep_import_key"),
 )
@@ -88,21 +91,36 @@ attempts_t = Table(
     Column("error", Text),
 )
 
-# First eval of the run's current attempt at/below the sweep threshold (val_loss or val_bpb).
+# Per run, with the sweep's threshold on its metric: the first crossing of the current attempt,
+# linearly interpolated in train_time_s (and in steps) between the evals that bracket it, exactly as
+# the report computes it; a run that never crosses is censored at its last eval (reached = 0).
+# threshold_train_time_s / threshold_step keep their meaning: the first eval at/below the threshold.
 _RUN_SUMMARY_VIEW = """
 CREATE VIEW run_summary AS
-SELECT r.id AS run_id, r.sweep, r.variant, r.seed, r.status, r.attempts, r.source,
+WITH m AS (
+  SELECT e.run_id, e.step, e.train_time_s AS t, s.threshold_value AS v,
+         CASE s.threshold_metric WHEN 'val_bpb' THEN e.val_bpb WHEN 'ppm_val_loss' THEN e.ppm_val_loss
+              WHEN 'ppm_val_bpb' THEN e.ppm_val_bpb ELSE e.val_loss END AS y
+  FROM evals e JOIN runs r ON r.id = e.run_id AND e.attempt = r.attempts JOIN sweeps s ON s.name = r.sweep
+  WHERE s.threshold_value IS NOT NULL AND e.train_time_s IS NOT NULL),
+seen AS (SELECT run_id, MAX(t) AS last_t FROM m WHERE y IS NOT NULL GROUP BY run_id),
+hit AS (SELECT run_id, MIN(step) AS step FROM m WHERE y <= v GROUP BY run_id),
+crossing AS (
+  SELECT h.run_id, b.t AS t1, b.step AS step1,
+         CASE WHEN a.step IS NULL THEN b.t ELSE a.t + (a.y - b.v) / (a.y - b.y) * (b.t - a.t) END AS ttt_s,
+         CASE WHEN a.step IS NULL THEN b.step
+              ELSE a.step + (a.y - b.v) / (a.y - b.y) * (b.step - a.step) END AS steps_to_threshold
+  FROM hit h JOIN m b ON b.run_id = h.run_id AND b.step = h.step
+  LEFT JOIN m a ON a.run_id = h.run_id
+       AND a.step = (SELECT MAX(x.step) FROM m x WHERE x.run_id = h.run_id AND x.step < h.step AND x.y IS NOT NULL))
+SELECT r.id AS run_id, r.sweep, r.variant, r.seed, r.status, r.attempts, r.source, r.step_budget,
        {finals},
        s.threshold_metric, s.threshold_value,
-       (SELECT MIN(e.train_time_s) FROM evals e WHERE e.run_id = r.id AND e.attempt = r.attempts
-          AND s.threshold_value IS NOT NULL
-          AND ((s.threshold_metric = 'val_bpb' AND e.val_bpb <= s.threshold_value)
-            OR (COALESCE(s.threshold_metric, 'val_loss') = 'val_loss' AND e.val_loss <= s.threshold_value)))
-         AS threshold_train_time_s,
-       (SELECT MIN(e.step) FROM evals e WHERE e.run_id = r.id AND e.attempt = r.attempts
-          AND s.threshold_value IS NOT NULL
-          AND ((s.threshold_metric = 'val_bpb' AND e.val_bpb <= s.threshold_value)
-            OR (COALESCE(s.threshold_metric, 'val_loss') = 'val_loss' AND e.val_loss <= s.threshold_value)))
-         AS threshold_step
+       c.t1 AS threshold_train_time_s, c.step1 AS threshold_step,
+       CASE WHEN seen.run_id IS NULL THEN NULL WHEN c.run_id IS NULL THEN 0 ELSE 1 END AS reached,
+       COALESCE(c.ttt_s, seen.last_t) AS ttt_s,
+       c.steps_to_threshold
 FROM runs r JOIN sweeps s ON s.name = r.sweep
+LEFT JOIN seen ON seen.run_id = r.id
+LEFT JOIN crossing c ON c.run_id = r.id
 """.format(finals=", ".join(f"r.{c}" for c in FINAL_COLUMNS))

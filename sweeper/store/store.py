@@ -6,13 +6,14 @@ dataclasses or DataFrames (never ORM rows) and turn database errors into `StoreE
 API (stable; other modules code against it):
     default_db_url() -> str                      # $GOLF_DB, else sqlite:///results.db
     Store(url: str | None = None)
-    .ensure_sweep(name, spec_text=None, threshold_metric=None, threshold_value=None) -> SweepRecord
+    .ensure_sweep(name, spec_text=None, threshold_metric=None, threshold_value=None, baseline=None) -> SweepRecord
     .get_sweep(name) -> SweepRecord | None
     .list_sweeps() -> list[SweepRecord]
     .upsert_imported_run(sweep, import_key, content_hash, variant, seed, evals, final,
                          source_path, config=None) -> 'added' | 'unchanged' | 'replaced'
     .runs_frame(sweep) -> DataFrame   # one row per run: run_id, sweep, variant, seed, status,
-                                      # attempts, source + FINAL_COLUMNS
+                                      # attempts, source + FINAL_COLUMNS + step_budget, source_path,
+                                      # import_key, config
     .curves_frame(sweep) -> DataFrame # run_id, variant, seed, attempt, step, train_time_s,
                                       # val_loss, val_bpb, ppm_val_loss, ppm_val_bpb, current
     .enqueue(sweep, variant, seed, key, config: dict, max_attempts=3) -> bool (True = added)
@@ -31,8 +32,9 @@ Table `attempts` keeps one row per attempt (worker, host, device, outcome runnin
 failed | lost | interrupted | cancelled), so a killed attempt's partial curve is labelled as such.
 Writes on SQLite take the write lock up front (BEGIN IMMEDIATE) and transient lock/serialization
 errors are retried with jittered back-off, so concurrent workers never see "database is locked".
-View `run_summary`: one row per run with final metrics, the sweep's threshold and the first
-eval (current attempt) at/below it; readable with one `pandas.read_sql`.
+View `run_summary`: one row per run with final metrics, step budget, the sweep's threshold and the
+run's time-to-threshold on it (ttt_s, reached, steps_to_threshold: interpolated as the report does,
+censored at the last eval); readable with one `pandas.read_sql`.
 
 Imported runs: source='import', status 'finished' when the log has final metrics or at least
 one eval, else 'failed' (error says the log had no results).
@@ -166,12 +168,19 @@ class Store:
 
     def _migrate(self, conn, version: int) -> None:
         """Bring an older golf's database up to SCHEMA_VERSION in place (same transaction)."""
-        if version < 2:  # columns added in 2; the `attempts` table came with create_all
-            have = {c["name"] for c in inspect(conn).get_columns("runs")}
-            for column in runs_t.columns:
+        # columns added in 2 and 3; the `attempts` table came with create_all
+        for table in (runs_t, sweeps_t):
+            have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+            for column in table.columns:
                 if column.name not in have:
                     kind = column.type.compile(dialect=conn.dialect)
-                    conn.execute(text(f"ALTER TABLE runs ADD COLUMN {column.name} {kind}"))
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+        if version < 3:  # step budgets of stored runs, from their configs; the view gained columns
+            for run_id, config in conn.execute(select(runs_t.c.id, runs_t.c.config)).all():
+                budget = _step_budget(json.loads(config or "{}"))
+                if budget is not None:
+                    conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(step_budget=budget))
+            conn.execute(text("DROP VIEW IF EXISTS run_summary"))
         conn.execute(update(meta_table).where(meta_table.c.key == "schema_version")
                      .values(value=str(SCHEMA_VERSION)))
 
@@ -190,17 +199,19 @@ class Store:
     # ---- sweeps ----
     @_retry_transient
     def ensure_sweep(self, name: str, spec_text: Optional[str] = None, threshold_metric: Optional[str] = None,
-                     threshold_value: Optional[float] = None) -> SweepRecord:
-        """Create the sweep if missing; fill in spec/threshold when given. Returns the stored record."""
+                     threshold_value: Optional[float] = None, baseline: Optional[str] = None) -> SweepRecord:
+        """Create the sweep if missing; fill in spec/threshold/baseline when given. Returns the stored record."""
         try:
             with self._tx() as conn:
                 row = conn.execute(select(sweeps_t).where(sweeps_t.c.name == name)).first()
                 if row is None:
                     conn.execute(insert(sweeps_t).values(name=name, spec_text=spec_text, threshold_metric=threshold_metric,
-                                                       threshold_value=threshold_value, created_at=_now()))
+                                                       threshold_value=threshold_value, baseline=baseline,
+                                                       created_at=_now()))
                 else:
                     changes = {k: v for k, v in (("spec_text", spec_text), ("threshold_metric", threshold_metric),
-                                                 ("threshold_value", threshold_value)) if v is not None}
+                                                 ("threshold_value", threshold_value), ("baseline", baseline))
+                               if v is not None}
                     if changes:
                         conn.execute(update(sweeps_t).where(sweeps_t.c.name == name).values(**changes))
                 row = conn.execute(select(sweeps_t).where(sweeps_t.c.name == name)).one()
@@ -254,7 +265,8 @@ class Store:
                         conn.execute(insert(runs_t), [dict(
                             id=_run_id(sweep, "golf", k), sweep=sweep, variant=r["variant"], seed=r["seed"], key=k,
                             config=json.dumps(r["config"], sort_keys=True), status="queued", attempts=0,
-                            max_attempts=max_attempts, created_at=created, queue_pos=start + i, source="golf")
+                            max_attempts=max_attempts, created_at=created, queue_pos=start + i, source="golf",
+                            step_budget=_step_budget(r["config"]))
                             for i, (k, r) in enumerate(new.items())])
                     return len(new)
             except IntegrityError as exc:  # another process enqueued the same keys just now
@@ -297,6 +309,7 @@ class Store:
         values = dict(sweep=sweep, variant=variant, seed=seed, config=json.dumps(config or {}, sort_keys=True),
                       status=status, attempts=1, max_attempts=1, source="import", source_path=source_path,
                       import_key=import_key, content_hash=content_hash, finished_at=_now(),
+                      step_budget=_step_budget(config or {}),
                       error=None if status == "finished" else "imported log has no evals and no final metrics",
                       **{c: finals.get(c) for c in FINAL_COLUMNS})
         try:
@@ -313,7 +326,10 @@ class Store:
                     conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
                 else:
                     run_id, outcome = _run_id(sweep, "import", import_key), "added"
-                    conn.execute(insert(runs_t).values(id=run_id, created_at=_now(), **values))
+                    # queue_pos keeps the import order, so "the first variant imported" is well defined
+                    pos = conn.execute(select(func.coalesce(func.max(runs_t.c.queue_pos), -1))
+                                       .where(runs_t.c.sweep == sweep)).scalar() + 1
+                    conn.execute(insert(runs_t).values(id=run_id, created_at=_now(), queue_pos=pos, **values))
                 if evals:
                     conn.execute(insert(evals_t), [_eval_row(run_id, 1, e) for e in evals])
                 return outcome
@@ -589,11 +605,16 @@ class Store:
 
     # ---- frames for reports (fast: raw rows, only needed columns) ----
     def runs_frame(self, sweep: str) -> pd.DataFrame:
-        """One row per run of `sweep`: run_id, sweep, variant, seed, status, attempts, source, finals."""
+        """One row per run of `sweep`, in enqueue/import order: run_id, sweep, variant, seed, status,
+        attempts, source, finals, step_budget, source_path, import_key, config (JSON text)."""
+        extra = ("step_budget", "source_path", "import_key", "config")
         cols = [runs_t.c.id.label("run_id"), runs_t.c.sweep, runs_t.c.variant, runs_t.c.seed, runs_t.c.status,
-                runs_t.c.attempts, runs_t.c.source, *[runs_t.c[c] for c in FINAL_COLUMNS]]
-        names = ["run_id", "sweep", "variant", "seed", "status", "attempts", "source", *FINAL_COLUMNS]
-        return self._frame(select(*cols).where(runs_t.c.sweep == sweep).order_by(runs_t.c.variant, runs_t.c.seed), names)
+                runs_t.c.attempts, runs_t.c.source, *[runs_t.c[c] for c in FINAL_COLUMNS + extra]]
+        names = ["run_id", "sweep", "variant", "seed", "status", "attempts", "source", *FINAL_COLUMNS, *extra]
+        order = (runs_t.c.created_at, runs_t.c.queue_pos, runs_t.c.variant, runs_t.c.seed)
+        df = self._frame(select(*cols).where(runs_t.c.sweep == sweep).order_by(*order), names)
+        df["step_budget"] = pd.to_numeric(df["step_budget"], errors="coerce")
+        return df
 
     def curves_frame(self, sweep: str) -> pd.DataFrame:
         """Long-form curves: run_id, variant, seed, attempt, step, train_time_s, val_loss, val_bpb,
@@ -672,6 +693,12 @@ def _run_id(sweep: str, source: str, key: str) -> str:
     The report visits runs in id order, and float sums depend on order: random ids made two
     stores holding the same runs disagree in the last digits."""
     return hashlib.sha256(f"{sweep}\0{source}\0{key}".encode()).hexdigest()[:12]
+
+
+def _step_budget(config: dict) -> Optional[int]:
+    """Planned steps of a run: golf's `iterations`, or an imported log's `step:N/M` total."""
+    budget = config.get("iterations", config.get("total_steps"))
+    return int(budget) if isinstance(budget, (int, float)) and not isinstance(budget, bool) else None
 
 
 def _eval_row(run_id: str, attempt: int, e: dict) -> dict:
