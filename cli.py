@@ -209,7 +209,7 @@ def sweep_command(
     def enqueue() -> None:
         threshold = expansion.threshold
         store.ensure_sweep(sweep, spec.read_text(), threshold.metric if threshold else None,
-                           threshold.value if threshold else None)
+                           threshold.value if threshold else None, baseline=expansion.baseline)
         store.enqueue_many(sweep, [dict(variant=p.variant, seed=p.seed, key=p.key, config=p.config.to_dict())
                                    for p in plans])
 
@@ -268,7 +268,7 @@ def sweep_command(
 
 
 def _print_ranking(store, sweep: str) -> None:
-    """The end-of-sweep table: by time-to-threshold, or by final loss when no run reached it."""
+    """The end-of-sweep table: by restricted mean time-to-threshold, or by final loss without a threshold."""
     from sweeper.report import table_view as report_view
     from sweeper.report.notebook import load
 
@@ -281,19 +281,18 @@ def _print_ranking(store, sweep: str) -> None:
     if res.threshold is None:
         summary, title = res.report(threshold=float("inf"), by="final"), f"{sweep}: final val_loss"
     else:
-        # When no run reached, the time ranking already falls back to final val_loss (report._rank).
         summary = res.report()
-        title = _ranking_title(sweep, res.metric, res.threshold, summary, "time")
+        title = _ranking_title(sweep, res.threshold, summary)
     console.print(report_view.to_rich_table(summary, title=title, width=console.width))
 
 
-def _ranking_title(sweep: str, metric: str, threshold: float, summary, by: str) -> str:
-    """The ranking table's title; says so when no run reached the threshold, since the time
-    ranking then falls back to final val_loss (report._rank)."""
-    title = f"{sweep}: {metric} <= {threshold}"
-    if by != "final" and len(summary) and not summary["reached"].any():
-        title += " (no run reached it: ranked by final val_loss; golf report --threshold V to pick another)"
-    return title
+def _ranking_title(sweep: str, threshold, summary) -> str:
+    """The ranking table's title: the sweep, its threshold and the ranking key (the notes under the
+    table say how it was estimated and tested)."""
+    key = summary["rank_key"].iloc[0] if len(summary) else "ttt_rmst_s"
+    if key != "final_mean" and len(summary) and not summary["reached"].any():
+        key = f"final_mean (no run reached {threshold})"
+    return f"{sweep}: {threshold}, ranked by {key}"
 
 
 @app.command("worker")
@@ -419,32 +418,50 @@ def cancel_command(
 @app.command("report")
 def report_command(
     sweep: Annotated[str, typer.Argument(help="Sweep name.")],
-    threshold: Annotated[Optional[float], typer.Option(help="Target metric value (default: the sweep's).")] = None,
-    metric: Annotated[str, typer.Option(help="val_loss|val_bpb")] = "val_loss",
+    threshold: Annotated[Optional[str], typer.Option(help="METRIC=VALUE, or VALUE on --metric (default: the sweep's).")] = None,
+    metric: Annotated[Optional[str], typer.Option(help="val_loss|val_bpb|ppm_val_loss|ppm_val_bpb (default: the sweep's threshold metric).")] = None,
     by: Annotated[str, typer.Option(help="Rank by time|steps|final.")] = "time",
-    baseline: Annotated[Optional[str], typer.Option(help="Baseline variant (default 'baseline', else the first).")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="Baseline variant (default: the sweep's, else the first).")] = None,
+    adjust: Annotated[str, typer.Option(help="p-value adjustment for the table's comparisons: holm|bh|none.")] = "holm",
+    final: Annotated[Optional[str], typer.Option(help="Final metric: raw|quant (default: quant round-trip where every run has it).")] = None,
+    save: Annotated[bool, typer.Option("--save", help="Store --threshold as the sweep's threshold.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table|csv|json|markdown")] = "table",
-    plot: Annotated[Optional[str], typer.Option(help="Write seed-averaged curves to this PNG.")] = None,
+    plot: Annotated[Optional[str], typer.Option(help="Write curves and a Kaplan-Meier panel to this PNG.")] = None,
     rule: Annotated[Optional[str], typer.Option(help="Record rule: speedrun|golf.")] = None,
     target: Annotated[Optional[float], typer.Option(help="speedrun rule: target mean val_loss.")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level for the rule.")] = 0.01,
     margin: Annotated[float, typer.Option(help="golf rule: required gain over baseline (nats).")] = 0.005,
     db: Annotated[Optional[str], typer.Option(help="Store URL (default: sqlite results.db).")] = None,
 ) -> None:
-    """Rank variants by time-to-threshold with seed statistics."""
+    """Rank variants by restricted mean time-to-threshold, with seed statistics and adjusted p-values."""
     from sweeper.report import table_view as report_view
     from sweeper.report.notebook import load
+    from sweeper.threshold import THRESHOLD_METRICS, Threshold
 
-    if metric not in ("val_loss", "val_bpb"):
-        fail(f"--metric must be val_loss or val_bpb, got {metric!r}")
+    if metric is not None and metric not in THRESHOLD_METRICS:
+        fail(f"--metric must be one of {', '.join(THRESHOLD_METRICS)}, got {metric!r}")
     if by not in ("time", "steps", "final"):
         fail(f"--by must be time, steps or final, got {by!r}")
     if fmt not in ("table", "csv", "json", "markdown"):
         fail(f"--format must be table, csv, json or markdown, got {fmt!r}")
+    if save and threshold is None:
+        fail("--save stores --threshold: pass --threshold METRIC=VALUE")
     res = load(sweep, db)
-    if threshold is None and res.threshold is None:
-        fail(f"sweep {sweep!r} has no stored threshold: pass --threshold")
-    summary = res.report(threshold, metric, baseline=baseline, by=by)
+    if threshold is not None:
+        chosen = Threshold.parse(threshold, metric or res.metric)
+        if metric is not None and metric != chosen.metric:
+            fail(f"--metric {metric} and --threshold {threshold} name different metrics")
+    elif res.threshold is None:
+        fail(f"sweep {sweep!r} has no stored threshold: pass --threshold METRIC=VALUE (--save keeps it)")
+    elif metric not in (None, res.threshold.metric):
+        fail(f"--metric {metric}: the sweep's threshold is {res.threshold}; pass --threshold {metric}=VALUE")
+    else:
+        chosen = res.threshold
+    if save:
+        from sweeper.store import Store
+        Store(db).ensure_sweep(sweep, threshold_metric=chosen.metric, threshold_value=chosen.value)
+        err_console.print(f"saved threshold {chosen} for sweep {sweep}", highlight=False)
+    summary = res.report(chosen, baseline=baseline, by=by, adjust=adjust, final=final)
     if rule is not None:
         from sweeper.report.analysis import apply_rule
         if rule not in ("speedrun", "golf"):
@@ -454,11 +471,14 @@ def report_command(
         summary = apply_rule(summary, res.runs, res.curves, rule, target=target, alpha=alpha, margin=margin)
     if plot is not None:
         from sweeper.report.plots import plot_curves
-        plot_curves(res.curves, plot, metric, threshold if threshold is not None else res.threshold)
+        plot_curves(res.curves, plot, chosen, summary)
+        (console if fmt == "table" else err_console).print(f"wrote {plot}", highlight=False, soft_wrap=True)
     if fmt == "table":
-        title = _ranking_title(sweep, metric, threshold if threshold is not None else res.threshold, summary, by)
-        console.print(report_view.to_rich_table(summary, title=title, width=console.width))
+        console.print(report_view.to_rich_table(summary, title=_ranking_title(sweep, chosen, summary),
+                                                width=console.width))
     else:
+        for line in summary.attrs.get("warnings", []):
+            err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
         out = {"csv": report_view.to_csv, "json": report_view.to_json, "markdown": report_view.to_markdown}[fmt](summary)
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
 
@@ -475,14 +495,24 @@ def import_command(
     fmt: Annotated[str, typer.Option("--format", help="auto|modded|golf|markdown (auto sniffs each file).")] = "auto",
     header_level: Annotated[int, typer.Option(help="Markdown header depth that starts a run (## = 2).")] = 2,
     variant_from: Annotated[Optional[str], typer.Option(help="Regex on file names with named groups 'variant' and 'seed'.")] = None,
+    threshold: Annotated[Optional[str], typer.Option(help="Store a threshold with the sweep: METRIC=VALUE, e.g. val_loss=2.92.")] = None,
     db: Annotated[Optional[str], typer.Option(help="Store URL (default: sqlite results.db).")] = None,
 ) -> None:
     """Bring existing modded-nanogpt / parameter-golf logs into the store (idempotent)."""
 
     from sweeper.importer import import_paths
     from sweeper.store import Store
+    from sweeper.threshold import Threshold
 
-    summary = import_paths(Store(db), sweep, paths, fmt=fmt, header_level=header_level, variant_from=variant_from)
+    chosen = Threshold.parse(threshold) if threshold is not None else None
+    store = Store(db)
+    summary = import_paths(store, sweep, paths, fmt=fmt, header_level=header_level, variant_from=variant_from)
+    first = next((run.variant for f in summary.files for run in f.runs), None)
+    # the first run imported is the reference run of a collection: the baseline, unless one is stored
+    record = store.get_sweep(sweep)
+    store.ensure_sweep(sweep, threshold_metric=chosen.metric if chosen else None,
+                       threshold_value=chosen.value if chosen else None,
+                       baseline=first if record is not None and record.baseline is None else None)
     for issue in summary.issues:
         err_console.print(f"[yellow]skipped[/] {escape(str(issue))}", highlight=False, soft_wrap=True)
     for error in summary.errors:

@@ -18,7 +18,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLF = [str(Path(sys.executable).parent / "golf")]
 # The JSON keys promised by the report's issue (item 5).
 JSON_KEYS = {"variant", "runs", "reached", "ttt_mean_s", "ttt_ci_low_s", "ttt_ci_high_s", "mean_curve_ttt_s",
-             "final_val_loss_mean", "p_value", "test"}
+             "final_val_loss_mean", "p_value", "test", "p_value_adj", "final_p_value_adj", "adjust", "ttt_rmst_s",
+             "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s", "horizon_s", "rank_key"}
 
 
 def _curves(rows):
@@ -72,10 +73,11 @@ def test_rows_missing_the_metric_are_skipped_not_read_as_crossings():
 def test_kaplan_meier_with_censoring_by_hand():
     # S(10)=4/5, S(20)=3/5, 30 censored, S(40)=3/5*1/2, 50 censored -> median 40
     times, reached = [10, 20, 30, 40, 50], [True, True, False, True, False]
-    median, rmst = report.km_estimates(times, reached)
-    assert median == pytest.approx(40.0)
-    assert rmst == pytest.approx(10 * 1 + 10 * 0.8 + 20 * 0.6 + 10 * 0.3)  # area under S up to the last time
-    assert report.km_estimates([5, 7], [False, False]) == (pytest.approx(np.nan, nan_ok=True), 7.0)
+    assert report.KaplanMeier.fit(times, reached).median() == pytest.approx(40.0)
+    rmst, _ = report.restricted_mean(times, reached, 50.0)
+    assert rmst == pytest.approx(10 * 1 + 10 * 0.8 + 20 * 0.6 + 10 * 0.3)  # area under S up to the horizon
+    assert np.isnan(report.KaplanMeier.fit([5, 7], [False, False]).median())
+    assert report.restricted_mean([5, 7], [False, False], 6.0) == (6.0, 0.0)  # nobody reached: S = 1
 
 
 def test_censored_runs_stay_in_the_summary():
@@ -84,7 +86,8 @@ def test_censored_runs_stay_in_the_summary():
     s = report.summarize(_runs({"a": ("v", 2.0), "b": ("v", 3.5)}), c, 3.0).iloc[0]
     assert (s["runs"], s["reached"]) == (2, 1)
     assert s["ttt_mean_s"] == pytest.approx(5.0)  # the mean is over reached runs only...
-    assert s["ttt_rmst_s"] == pytest.approx(5.0 * 1 + 3.0 * 0.5)  # ...the KM restricted mean keeps b (to 8 s)
+    # ...the KM restricted mean keeps b: S = 1 to 5 s, 1/2 after (b still out at 8 s), horizon 10 s (a's last eval)
+    assert s["horizon_s"] == 10.0 and s["ttt_rmst_s"] == pytest.approx(5.0 * 1 + 5.0 * 0.5)
 
 
 # ---- averaging curves ----
@@ -127,14 +130,10 @@ def test_statistics_match_scipy():
     m, lo, hi = report.mean_ci(vals)
     ref = stats.t.interval(0.95, len(vals) - 1, loc=vals.mean(), scale=stats.sem(vals))
     assert m == pytest.approx(vals.mean()) and (lo, hi) == pytest.approx(ref)
-    med, _ = report.km_estimates([1, 2, 3, 4, 5], [True] * 5)
-    assert med == pytest.approx(3.0)
+    assert report.KaplanMeier.fit([1, 2, 3, 4, 5], [True] * 5).median() == pytest.approx(3.0)
     a, b = [2.90, 2.91, 2.93], [3.0, 2.98, 3.01, 2.99]
     assert report.welch(a, b)[0] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
     assert report.one_sample_t(a, 2.95)[0] == pytest.approx(stats.ttest_1samp(a, 2.95, alternative="less").pvalue)
-    lr = report.logrank([5, 6, 9], [True, True, False], [7, 8, 9], [True, False, False])[0]
-    ref = stats.logrank(stats.CensoredData(uncensored=[5, 6], right=[9]), stats.CensoredData(uncensored=[7], right=[8, 9]))
-    assert lr == pytest.approx(ref.pvalue)
 
 
 def test_undefined_p_values_say_why_without_warnings():
@@ -145,15 +144,17 @@ def test_undefined_p_values_say_why_without_warnings():
         assert report.welch([3.0, 3.0], [3.0, 3.0])[1] == "zero variance"
         assert report.welch([3.0, 3.0], [3.0, 3.2])[1] is None  # one constant sample is fine for Welch
         assert report.one_sample_t([2.9, 2.9], 3.0)[1] == "zero variance"
-        assert report.logrank([5], [False], [6], [False])[1] == "no run reached"
+        assert report.rmst_test([5, 6], [False, False], [6, 7], [False, False], 6.0)[1] == "none reached by the horizon"
+        assert report.rmst_test([5], [True], [6, 7], [True, True], 9.0)[1] == "1 run"
         runs = _runs({"b0": ("baseline", 3.0), "b1": ("baseline", 3.0), "x0": ("solo", 2.9)})
-        c = _curves([(r, v, k, float(k), 4.0 - k) for r, v in (("b0", "baseline"), ("b1", "baseline"), ("x0", "solo"))
+        c = _curves([(r, v, k, float(k), 4.0 - k + 0.01 * i)  # distinct curves: equal ones would count once
+                     for i, (r, v) in enumerate((("b0", "baseline"), ("b1", "baseline"), ("x0", "solo")))
                      for k in range(3)])
         s = report.summarize(runs, c, 2.5).set_index("variant")
         golf = report.apply_rule(report.summarize(runs, c, 2.5), runs, c, "golf")
         speedrun = report.apply_rule(report.summarize(runs, c, 2.5), runs, c, "speedrun", target=3.5)
     solo = s.loc["solo"]
-    assert np.isnan(solo["p_value"]) and solo["test"] == "welch_t" and solo["p_value_note"] == "1 run"
+    assert np.isnan(solo["p_value"]) and solo["test"] is None and solo["p_value_note"] == "1 run"
     assert np.isnan(solo["final_p_value"]) and solo["final_p_value_note"] == "1 run"
     assert s.loc["baseline", "p_value_note"] == "baseline"
     assert "p=n/a (1 run)" in golf.set_index("variant").loc["solo", "verdict"]
@@ -178,26 +179,29 @@ def _hand_store_frames():
     return pd.DataFrame(runs), _curves(rows)
 
 
-def test_summary_welch_and_ranking():
+def test_summary_rmst_test_and_ranking():
     runs, curves = _hand_store_frames()
     s = report.summarize(runs, curves, 3.2)
     assert list(s["variant"]) == ["fast", "baseline"]
     fast = s.set_index("variant").loc["fast"]
     t = report.time_to_threshold(curves, 3.2).set_index("run_id")["ttt"]
+    # every run reached before the horizon: the RMST difference test is Welch's t on the crossing times
     ref = stats.ttest_ind(t[["fast0", "fast1", "fast2"]], t[["baseline0", "baseline1", "baseline2"]], equal_var=False)
-    assert fast["test"] == "welch_t" and fast["p_value"] == pytest.approx(ref.pvalue)
+    assert fast["test"] == "rmst_welch" and fast["p_value"] == pytest.approx(ref.pvalue)
+    assert fast["p_value_adj"] == pytest.approx(ref.pvalue)  # one comparison: Holm changes nothing
     ref = stats.ttest_ind([2.9, 2.91, 2.92], [3.0, 3.01, 2.99], equal_var=False)
     assert fast["final_test"] == "welch_t" and fast["final_p_value"] == pytest.approx(ref.pvalue)
-    # baseline never reaches 2.9 (last eval dropped) -> censored -> log-rank against scipy
+    # baseline never reaches 2.9 (last eval dropped): censored, S = 1, RMST = horizon with no variance
     cut = curves[~(curves["variant"].eq("baseline") & curves["step"].eq(50))]
     s2 = report.summarize(runs, cut, 2.9).set_index("variant")
     assert s2.loc["baseline", "reached"] == 0 and s2.loc["fast", "reached"] == 3
-    assert s2.loc["fast", "test"] == "logrank"
-    tt = report.time_to_threshold(cut, 2.9)
-    f, b = tt[tt["variant"] == "fast"], tt[tt["variant"] == "baseline"]
-    ref = stats.logrank(stats.CensoredData(uncensored=f["ttt"].to_numpy()), stats.CensoredData(right=b["ttt"].to_numpy()))
-    assert s2.loc["fast", "p_value"] == pytest.approx(ref.pvalue)
-    assert list(s2.index) == ["fast", "baseline"]  # not-reached after reached
+    horizon = s2.loc["fast", "horizon_s"]
+    assert horizon == pytest.approx(min(50 * 0.8 + 2 * 0.8, 40 + 2))  # shortest follow-up: fast's last eval
+    assert s2.loc["baseline", "ttt_rmst_s"] == pytest.approx(horizon)
+    ft = report.time_to_threshold(cut, 2.9).set_index("run_id")["ttt"][["fast0", "fast1", "fast2"]].to_numpy()
+    tstat = (ft.mean() - horizon) / (ft.std(ddof=1) / np.sqrt(3))  # df = n - 1 when one side has no variance
+    assert s2.loc["fast", "p_value"] == pytest.approx(2 * stats.t.sf(abs(tstat), 2))
+    assert list(s2.index) == ["fast", "baseline"]
     with pytest.raises(GolfError, match="baseline 'nope' is not a variant"):
         report.summarize(runs, curves, 3.2, baseline="nope")
 
@@ -207,7 +211,7 @@ def test_table_keeps_the_columns_that_fit_a_narrow_terminal():
     s = report.summarize(*_hand_store_frames(), 3.2)
     every = report_view.fitting_columns(s, None)
     narrow = report_view.fitting_columns(s, 80)
-    assert narrow[:4] == ["variant", "runs", "reached", "ttt_mean_s"] and len(narrow) < len(every)
+    assert narrow[:4] == ["variant", "runs", "reached", "ttt_rmst_s"] and len(narrow) < len(every)
     assert set(narrow) <= set(every) and report_view.fitting_columns(s, 10_000) == every
     console = Console(width=80, record=True)
     console.print(report_view.to_rich_table(s, title="t", width=80))
@@ -216,7 +220,7 @@ def test_table_keeps_the_columns_that_fit_a_narrow_terminal():
     assert "final_val_loss_mean" in text and f"{len(every) - len(narrow)} more column(s)" in text
     never = report.summarize(*_hand_store_frames(), 0.1)  # no run reaches: time columns are all dashes
     shown = report_view.fitting_columns(never, None)
-    assert "ttt_mean_s" not in shown and {"reached", "final_val_loss_mean", "p_value"} <= set(shown)
+    assert "ttt_mean_s" not in shown and "ttt_rmst_s" not in shown and {"reached", "final_mean", "p_value"} <= set(shown)
     assert "ttt_mean_s" in json.loads(report_view.to_json(never))[0]
 
 
@@ -238,17 +242,26 @@ def test_ranking_by_time_steps_final_and_fraction_reached():
         rows += [(f"{v}{i}", v, k, k * sec_per_step * (1 + 0.01 * i), 4.0 - drop_per_step * k)
                  for i in range(n) for k in range(0, 21, 2)]
     # part2: 2 of 3 runs reach 3.0 (and fast); part1: 1 of 3 does (fastest of all)
-    for v, k_reached in (("part2", 2), ("part1", 1)):
+    for v, k_reached, never in (("part2", 2, 3.5), ("part1", 1, 3.6)):  # distinct curves: equal ones count once
         for i in range(3):
-            end = 2.0 if i < k_reached else 3.5
+            end = 2.0 if i < k_reached else never
             rows += [(f"{v}{i}", v, 0, 0.0, 4.0), (f"{v}{i}", v, 10, 1.0 + i, end)]
+            if v == "part1":  # watched longer than part2 (and so not the same curves as part2's)
+                rows.append((f"{v}{i}", v, 20, 4.0 + i, end - 0.1))
     curves = _curves(rows)
     finals = {"quick": 2.0, "steady": 1.0, "part2": 2.5, "part1": 3.0}
     runs = _runs({r: (v, finals[v]) for r, v in dict.fromkeys(zip(curves["run_id"], curves["variant"]))})
     order = {by: list(report.summarize(runs, curves, 3.0, baseline="steady", by=by)["variant"])
              for by in ("time", "steps", "final")}
-    assert order["time"] == ["quick", "steady", "part2", "part1"]
-    assert order["steps"] == ["steady", "quick", "part2", "part1"]
+    # time: part1/part2 were watched only 3 s, so every restricted mean stops there. Up to 3 s, part2
+    # (S 1 -> 2/3 at 0.5 -> 1/3 at 1.0: 1.5 s) and part1 (2/3 from 0.5 on: 2.17 s) beat quick and steady
+    # (nobody before 3 s: a tie at 3.0, broken by final loss). The old rule ranked quick first.
+    s = report.summarize(runs, curves, 3.0, baseline="steady").set_index("variant")
+    assert s.loc["part2", "ttt_rmst_s"] == pytest.approx(0.5 + 0.5 * 2 / 3 + 2.0 / 3)
+    assert s.loc["part1", "ttt_rmst_s"] == pytest.approx(0.5 + 2.5 * 2 / 3)
+    assert order["time"] == ["part2", "part1", "steady", "quick"]
+    # steps: horizon step 10; steady 5, part2 5 + 5/3, part1 5 + 5 * 2/3, quick reaches at 10
+    assert order["steps"] == ["steady", "part2", "part1", "quick"]
     assert order["final"] == ["steady", "quick", "part2", "part1"]
     out = subprocess.run(GOLF + ["report", "--help"], capture_output=True, text=True, check=True).stdout
     assert "--by" in out and "time|steps|final" in out
@@ -282,8 +295,8 @@ def test_rules_and_plot(tmp_path):
     out = tmp_path / "c.png"
     fig = plot_curves(curves, str(out), threshold=3.2)
     assert out.read_bytes()[:4] == b"\x89PNG"
-    assert [ax.get_xlabel() for ax in fig.axes] == ["train time (s)", "step"]
-    for ax in fig.axes:  # the threshold is drawn in both panels
+    assert [ax.get_xlabel() for ax in fig.axes] == ["train time (s)", "step", "train time (s)"]
+    for ax in fig.axes[:2]:  # the threshold is drawn in both curve panels
         assert any(list(line.get_ydata()) == [3.2, 3.2] for line in ax.get_lines())
 
 
@@ -297,13 +310,13 @@ def test_fixture_crossing_times_through_store_and_cli(tmp_path):
     from sweeper.report.notebook import load
     res = load("ve", db)
     t = report.time_to_threshold(res.curves[res.curves["current"]], 2.92)
-    t = t.merge(res.runs[["run_id", "seed"]], on="run_id").set_index(["variant", "seed"])
+    t = t.merge(res.runs[["run_id", "seed"]], on="run_id").set_index(["variant", "seed"]).sort_index()
     # the fixture README's crossing times (header `## 13-1` -> variant 13, seed 1)
     expected = {("16", 0): 1410.6, ("15", 0): 1422.4, ("19", 0): 1424.7, ("17", 0): 1428.2,
                 ("13", 0): 1435.6, ("18", 0): 1444.0, ("13", 1): 1428.0}
     for key, secs in expected.items():
-        assert t.loc[key, "reached"], key
-        assert t.loc[key, "ttt"] == pytest.approx(secs, abs=0.5), key
+        assert t.loc[[key], "reached"].item(), key  # [key]: headers 22 and 22-0 are both (22, 0)
+        assert t.loc[[key], "ttt"].item() == pytest.approx(secs, abs=0.5), key
     for v in range(2, 13):
         assert not t.loc[str(v), "reached"].any(), v
     png = tmp_path / "curves.png"

@@ -1,4 +1,11 @@
-"""Seed-averaged curves with 95% CI bands vs wall-clock time and vs steps (matplotlib, Agg)."""
+"""The report's picture: seed-averaged curves vs time and vs step, and a Kaplan-Meier panel.
+
+Made to be read, not just drawn: x limited to where the data is, one distinct colour per variant (up
+to 20; beyond that the top 8 of the ranking and the baseline in colour, the rest thin grey), run
+counts in the legend, 95% bands only where a variant has 3+ runs (a 2-run band is a t-interval with
+one degree of freedom, wide enough to cover everything), and the fraction of runs not yet at the
+threshold over time: the natural picture of censored times.
+"""
 
 from __future__ import annotations
 
@@ -6,56 +13,119 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sweeper.report.analysis import RunBlocks
+from sweeper.report.curves import RunBlocks
+from sweeper.report.survival import KaplanMeier
+from sweeper.threshold import Threshold
+
+MIN_BAND_RUNS = 3
+TOP_K = 8
 
 
-def plot_curves(curves: pd.DataFrame, path: str, metric: str = "val_loss", threshold: float | None = None,
-                points: int = 200):
-    """Write a two-panel PNG: per variant the mean +/- 95% CI against train_time_s (each run interpolated
-    onto a common grid, as the report does) and against step; the threshold as a dashed line.
-    Returns the (closed) matplotlib Figure, for inspection."""
+def plot_curves(curves: pd.DataFrame, path: str, threshold: Threshold | float | None = None,
+                summary: pd.DataFrame | None = None, metric: str | None = None, points: int = 200):
+    """Write a PNG: mean curve (+ 95% band with 3+ runs) per variant against train_time_s and against
+    step, with the threshold dashed, and the Kaplan-Meier "not yet reached" curves. `summary` (from
+    summarize) gives the ranking order, the baseline and the excluded duplicate runs. Returns the
+    (closed) matplotlib Figure, for inspection."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if threshold is not None and not isinstance(threshold, Threshold):
+        threshold = Threshold(metric or "val_loss", float(threshold))
+    metric = threshold.metric if threshold is not None else (metric or "val_loss")
     cur = curves[curves["current"].to_numpy(bool)]
+    if summary is not None and summary.attrs.get("excluded") is not None:
+        cur = cur[~cur["run_id"].isin(summary.attrs["excluded"]["run_id"])]
+    order = list(summary["variant"]) if summary is not None and len(summary) else list(pd.unique(cur["variant"]))
+    base = summary.attrs.get("baseline") if summary is not None else None
+    colors = _colors(order, base)
     by_time = RunBlocks.build(cur, metric, "train_time_s")
     by_step = cur.loc[cur[metric].notna()].groupby(["variant", "step"], sort=True)[metric].agg(["mean", "std", "count"])
-    fig, (ax_time, ax_step) = plt.subplots(1, 2, figsize=(12, 4.5))
+    panels = 3 if threshold is not None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.8))
+    ax_time, ax_step = axes[0], axes[1]
     step_variants = set(by_step.index.unique(level=0))
-    for i, variant in enumerate(pd.unique(cur["variant"])):
-        color = f"C{i % 10}"  # one colour per variant in both panels
-        grid, ys = by_time.grid_curves(np.flatnonzero(by_time.variant == variant), points)
+    for variant in order:
+        color, width, z = colors[variant]
+        runs = np.flatnonzero(by_time.variant == variant)
+        label = f"{variant} (n={len(runs)})" + (" baseline" if variant == base else "")
+        grid, ys = by_time.grid_curves(runs, points)
         if len(grid) > 1:
             _band(ax_time, grid, ys.mean(axis=0), ys.std(axis=0, ddof=1) if len(ys) > 1 else None, len(ys),
-                  variant, color)
+                  label, color, width, z)
         if variant in step_variants:
             s = by_step.loc[variant]
-            _band(ax_step, s.index.to_numpy(float), s["mean"].to_numpy(), s["std"].to_numpy(), s["count"].to_numpy(),
-                  variant, color)
-    low = by_step["mean"].min() if len(by_step) else np.nan
-    for ax, label in ((ax_time, "train time (s)"), (ax_step, "step")):
+            full = s[s["count"] == s["count"].max()]  # the steps every run evaluated: no jumps at the end
+            _band(ax_step, full.index.to_numpy(float), full["mean"].to_numpy(), full["std"].to_numpy(),
+                  full["count"].to_numpy(), label, color, width, z)
+        if threshold is not None and len(runs):
+            reached, ttt = by_time.crossings(threshold.value)
+            km = KaplanMeier.fit(ttt[runs], reached[runs])
+            end = by_time.x[by_time.stop[runs] - 1].max()  # S is unknown after the longest-watched run
+            last = km.surv[-1] if len(km.surv) else 1.0
+            axes[2].step(np.r_[0.0, km.times, end], np.r_[1.0, km.surv, last], where="post", color=color, lw=width,
+                         zorder=z, label=label)
+    _limits(ax_time, by_time.x, cur[metric], threshold)
+    _limits(ax_step, cur.loc[cur[metric].notna(), "step"].to_numpy(float), cur[metric], threshold)
+    for ax, xlabel in ((ax_time, "train time (s)"), (ax_step, "step")):
         if threshold is not None:
-            ax.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold {threshold:g}")
-            if np.isfinite(low):  # the early loss is ~3x the final one: zoom on the approach to the threshold
-                span = max(threshold - low, 0.01 * abs(threshold))
-                ax.set_ylim(min(low, threshold) - 0.5 * span, threshold + 6 * span)
-        ax.set_xlabel(label)
+            ax.axhline(threshold.value, color="k", ls="--", lw=1, label=f"threshold {threshold.value:g}")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(metric)
-    handles, labels = ax_step.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=7, ncol=1 + len(labels) // 25)
-    fig.tight_layout(rect=(0, 0, 1 - 0.07 * (1 + len(labels) // 25), 1))
+    if threshold is not None:
+        axes[2].set_xlabel("train time (s)")
+        axes[2].set_ylabel(f"fraction of runs with {metric} > {threshold.value:g}")
+        axes[2].set_title("Kaplan-Meier: not yet at the threshold", fontsize=9)
+        axes[2].set_ylim(-0.03, 1.03)
+        if len(by_time.x):
+            axes[2].set_xlim(0, by_time.x.max())
+    handles, labels = ax_time.get_legend_handles_labels()
+    columns = 1 + len(labels) // 25
+    fig.legend(handles, labels, loc="center right", fontsize=7, ncol=columns)
+    fig.tight_layout(rect=(0, 0, 1 - 0.11 * columns, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return fig
 
 
-def _band(ax, x, mean, std, count, label, color):
-    """The mean line and, where there are 2+ runs, a 95% t-interval band."""
-    ax.plot(x, mean, label=str(label), color=color)
+def _colors(order: list[str], base: str | None) -> dict[str, tuple]:
+    """variant -> (colour, line width, z-order): distinct colours for up to 20 variants; beyond
+    that the top 8 of the ranking and the baseline in colour, the others thin grey."""
+    import matplotlib
+    if len(order) <= 10:
+        palette = matplotlib.colormaps["tab10"].colors
+    else:
+        palette = matplotlib.colormaps["tab20"].colors
+    if len(order) <= 20:
+        return {v: (palette[i], 2.0 if v == base else 1.3, 3 if v == base else 2) for i, v in enumerate(order)}
+    top = [v for v in order if v != base][:TOP_K]
+    out = {v: ("0.75", 0.7, 1) for v in order}
+    out.update({v: (matplotlib.colormaps["tab10"].colors[i], 1.5, 2) for i, v in enumerate(top)})
+    if base is not None:
+        out[base] = ("k", 2.2, 3)
+    return out
+
+
+def _limits(ax, xs: np.ndarray, ys: pd.Series, threshold: Threshold | None) -> None:
+    """x from the first to the last data point; y zoomed on the approach to the threshold."""
+    if len(xs):
+        ax.set_xlim(float(np.nanmin(xs)), float(np.nanmax(xs)))
+    low = ys.min()
+    if threshold is not None and np.isfinite(low):
+        # the early loss is ~3x the final one: zoom on the approach to the threshold
+        span = max(threshold.value - low, 0.01 * abs(threshold.value))
+        ax.set_ylim(min(low, threshold.value) - 0.5 * span, threshold.value + 6 * span)
+
+
+def _band(ax, x, mean, std, count, label, color, width, z):
+    """The mean line and, where 3+ runs are averaged, a 95% t-interval band."""
+    ax.plot(x, mean, label=str(label), color=color, lw=width, zorder=z)
     if std is None:
         return
     count = np.broadcast_to(count, np.shape(mean))
-    multi = count > 1  # one run: no interval
+    enough = count >= MIN_BAND_RUNS
+    if not enough.any():
+        return
     half = stats.t.ppf(0.975, np.maximum(count - 1, 1)) * np.nan_to_num(std) / np.sqrt(count)
-    ax.fill_between(x, mean - half, mean + half, where=multi, color=color, alpha=0.2)
+    ax.fill_between(x, mean - half, mean + half, where=enough, color=color, alpha=0.15, zorder=z - 0.5)

@@ -1,4 +1,8 @@
-"""Render a report summary (DataFrame from sweeper.report.analysis.summarize) as table / csv / json / markdown."""
+"""Render a report summary (DataFrame from sweeper.report.summary.summarize) as table / csv / json / markdown.
+
+The table says once, under it, what every row was ranked and tested by (`notes`), instead of a test
+name in every row; csv and json carry every column of the frame.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,19 @@ import math
 
 import pandas as pd
 
-TABLE_COLUMNS = ["variant", "runs", "reached", "ttt_mean_s", "ttt_ci_low_s", "ttt_ci_high_s", "ttt_km_median_s",
-                 "mean_curve_ttt_s", "step_mean_curve_ttt_s", "steps_to_threshold_mean", "final_val_loss_mean",
-                 "final_val_bpb_mean", "quant_val_bpb_mean", "artifact_headroom_bytes", "p_value", "test",
-                 "final_p_value", "final_test", "rule_p_value", "verdict"]
+TABLE_COLUMNS = ["variant", "runs", "reached", "ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s",
+                 "ttt_km_median_s", "ttt_mean_s", "mean_curve_ttt_s", "step_mean_curve_ttt_s", "steps_rmst",
+                 "steps_to_threshold_mean", "final_mean", "final_val_bpb_mean", "quant_val_bpb_mean",
+                 "artifact_headroom_bytes", "p_value", "p_value_adj", "final_p_value", "final_p_value_adj",
+                 "rule_p_value", "rule_p_value_adj", "verdict"]
 # shown only when some variant has a value: logs without quantization or export leave them empty
-KNOWN_ONLY = {"quant_val_bpb_mean", "artifact_headroom_bytes"}
+KNOWN_ONLY = {"quant_val_bpb_mean", "artifact_headroom_bytes", "final_val_bpb_mean"}
+# Headers that say what a column is where its name alone would mislead.
+HEADERS = {"ttt_mean_s": "ttt_mean_reached_only_s", "mean_curve_ttt_s": "seed_mean_curve_ttt_s"}
 # p-value column -> the column saying why it is NaN ("1 run", "zero variance", "baseline", ...)
-P_NOTES = {"p_value": "p_value_note", "final_p_value": "final_p_value_note", "rule_p_value": "rule_p_value_note"}
+P_NOTES = {"p_value": "p_value_note", "final_p_value": "final_p_value_note", "rule_p_value": "rule_p_value_note",
+           "p_value_adj": "p_value_note", "final_p_value_adj": "final_p_value_note",
+           "rule_p_value_adj": "rule_p_value_note", "mean_curve_ttt_s": "mean_curve_note"}
 
 
 def _clean(v):
@@ -50,44 +59,90 @@ def _fmt(v) -> str:
 
 
 def _cell(row: dict, column: str) -> str:
-    """One table cell; a NaN p-value reads "n/a (why)" instead of a bare dash."""
+    """One table cell; a NaN p-value reads "n/a (why)" instead of a bare dash; reached reads k/n."""
     if column in P_NOTES and _clean(row[column]) is None and _clean(row.get(P_NOTES[column])) is not None:
         return f"n/a ({row[P_NOTES[column]]})"
+    if column == "reached" and "runs" in row:
+        return f"{row['reached']}/{row['runs']}"
     return _fmt(row[column])
 
 
+def _header(summary: pd.DataFrame, column: str) -> str:
+    if column == "final_mean" and "final_metric" in summary and len(summary):
+        return f"final_{summary['final_metric'].iloc[0]}_mean".replace("final_quant_", "quant_")
+    return HEADERS.get(column, column)
+
+
 def _columns(summary: pd.DataFrame) -> list[str]:
-    return [c for c in TABLE_COLUMNS if c in summary and not (c in KNOWN_ONLY and summary[c].isna().all())]
+    final = summary["final_metric"].iloc[0] if "final_metric" in summary and len(summary) else None
+    same_as_final = {f"final_{final}_mean", f"{final}_mean"}  # the compared metric is already final_mean
+    return [c for c in TABLE_COLUMNS if c in summary and c not in same_as_final
+            and not (c in KNOWN_ONLY and summary[c].isna().all())]
+
+
+def notes(summary: pd.DataFrame) -> list[str]:
+    """What the whole table was ranked and tested by, said once: the lines under the table."""
+    if summary.empty or "rank_key" not in summary:
+        return []
+    a, row = summary.attrs, summary.iloc[0]
+    fm, method = row["final_metric"], {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "none"}[row["adjust"]]
+    comparisons = int(summary["p_value"].notna().sum())
+    where = f", the shortest follow-up: {a['horizon_variant']}" if a.get("horizon_variant") else ""
+    lines = [f"ranked by {_key_text(summary)}",
+             f"time-to-threshold vs baseline {a.get('baseline')!r}: difference of restricted means up to "
+             f"{_fmt(row['horizon_s'])} s{where} (Welch t on its standard error; censoring-aware); final {fm}: "
+             f"Welch t; p_value_adj: {method} over {comparisons} comparison(s); verdicts use the adjusted p",
+             "censored: a run that never reached the threshold counts as 'not yet' up to its last eval; "
+             "ttt_mean_reached_only_s leaves such runs out and is biased low"]
+    return lines + [f"warning: {w}" for w in a.get("warnings", [])]
+
+
+def _key_text(summary: pd.DataFrame) -> str:
+    row, fm = summary.iloc[0], summary.iloc[0]["final_metric"]
+    if row["rank_key"] == "final_mean":
+        return f"final {fm} (final_mean)"
+    if not summary["reached"].any():
+        return f"final {fm}: no run reached the threshold (golf report --threshold V to pick another)"
+    if row["rank_key"] == "steps_rmst":
+        return f"restricted mean steps-to-threshold (steps_rmst, up to step {_fmt(row['steps_horizon'])}), ties by final {fm}"
+    return (f"restricted mean time-to-threshold (ttt_rmst_s: area under the Kaplan-Meier 'not yet reached' "
+            f"curve up to {_fmt(row['horizon_s'])} s), ties by final {fm}")
 
 
 def to_markdown(summary: pd.DataFrame) -> str:
     """GitHub-flavoured markdown table of the main columns."""
     cols = _columns(summary)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(_header(summary, c) for c in cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(_cell(r, c) for c in cols) + " |" for r in summary.to_dict("records")]
-    return "\n".join(lines) + "\n"
+    below = notes(summary)
+    return "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {n}" for n in below) + "\n" if below else "")
 
 
 # What a narrow terminal keeps first; the rest are added while they fit (csv/json always hold all).
-TABLE_PRIORITY = ["variant", "runs", "reached", "ttt_mean_s", "final_val_loss_mean", "ttt_ci_low_s", "ttt_ci_high_s",
-                  "p_value", "verdict", "final_val_bpb_mean", "final_p_value", "steps_to_threshold_mean",
-                  "quant_val_bpb_mean", "artifact_headroom_bytes", "ttt_km_median_s", "mean_curve_ttt_s",
-                  "step_mean_curve_ttt_s", "test", "final_test", "rule_p_value"]
+TABLE_PRIORITY = ["variant", "runs", "reached", "ttt_rmst_s", "final_mean", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s",
+                  "p_value_adj", "verdict", "ttt_km_median_s", "final_p_value_adj", "p_value", "final_p_value",
+                  "ttt_mean_s", "quant_val_bpb_mean", "artifact_headroom_bytes", "final_val_bpb_mean",
+                  "mean_curve_ttt_s", "steps_rmst", "steps_to_threshold_mean", "step_mean_curve_ttt_s",
+                  "rule_p_value_adj", "rule_p_value"]
 
 
 def _rendered(summary: pd.DataFrame) -> dict[str, list[str]]:
     """The table's columns, each as the cells it shows. A column of dashes only (no run reached the
     threshold, nothing was exported) says nothing that `reached` does not: dropped (csv/json keep it)."""
     rows = summary.to_dict("records")
-    cells = {c: [_cell(r, c) for r in rows] for c in _columns(summary)}
+    # no run reached: every restricted mean is the horizon itself, which says nothing either
+    none_reached = "reached" in summary and not summary["reached"].any()
+    cells = {c: [_cell(r, c) for r in rows] for c in _columns(summary)
+             if not (none_reached and c in ("ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s", "steps_rmst"))}
     return {c: v for c, v in cells.items() if c in ("variant", "runs", "reached") or any(x != "-" for x in v)}
 
 
-def _fit(cells: dict[str, list[str]], width: int | None) -> list[str]:
+def _fit(cells: dict[str, list[str]], width: int | None, headers: dict[str, str] | None = None) -> list[str]:
     """The columns that fit in `width` characters, taken by TABLE_PRIORITY, in table order."""
     if width is None:
         return list(cells)
-    need = {c: 3 + max(len(x) for x in [c, *v]) for c, v in cells.items()}  # 3: borders and padding
+    headers = headers or {}
+    need = {c: 3 + max(len(x) for x in [headers.get(c, c), *v]) for c, v in cells.items()}  # 3: borders, padding
     kept, used = set(), 1
     for c in sorted(cells, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
         if used + need[c] <= width or len(kept) < 2:
@@ -99,20 +154,23 @@ def _fit(cells: dict[str, list[str]], width: int | None) -> list[str]:
 def fitting_columns(summary: pd.DataFrame, width: int | None) -> list[str]:
     """The table's columns that have a value and fit in `width` characters (by TABLE_PRIORITY),
     shown in TABLE_COLUMNS order; every column with a value when `width` is None."""
-    return _fit(_rendered(summary), width)
+    cells = _rendered(summary)
+    return _fit(cells, width, {c: _header(summary, c) for c in cells})
 
 
 def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = None):
     """A rich Table of the main columns; with `width`, only the columns that fit it, the others named
-    in the caption."""
+    in the caption, under the notes on what the table was ranked and tested by."""
     from rich.markup import escape
     from rich.table import Table
     cells = _rendered(summary)
-    cols = _fit(cells, width)
-    caption = f"{len(cells) - len(cols)} more column(s) with --format csv|json|markdown" if len(cols) < len(cells) else None
-    table = Table(title=title, caption=caption)
+    cols = _fit(cells, width, {c: _header(summary, c) for c in cells})
+    caption = notes(summary)
+    if len(cols) < len(cells):
+        caption.append(f"{len(cells) - len(cols)} more column(s) with --format csv|json|markdown")
+    table = Table(title=title, caption=escape("\n".join(caption)) or None, caption_justify="left")
     for c in cols:
-        table.add_column(c, justify="left" if c in ("variant", "test", "final_test", "verdict") else "right",
+        table.add_column(_header(summary, c), justify="left" if c in ("variant", "verdict") else "right",
                          no_wrap=True)
     for i in range(len(summary)):
         table.add_row(*(escape(cells[c][i]) for c in cols))  # variant names may hold [brackets]

@@ -28,8 +28,7 @@ from model.config import PRESETS, TrainConfig
 from sweeper.spec.ablation_ops import OPS, apply_op
 from sweeper.errors import SpecError
 from sweeper.spec.run_plan import RunPlan
-
-THRESHOLD_METRICS = ("val_loss", "val_bpb", "ppm_val_loss", "ppm_val_bpb")
+from sweeper.threshold import THRESHOLD_METRICS, Threshold as ResolvedThreshold
 # A run's seed comes from the spec's `seeds` (or --seeds); a variant setting it would be overwritten.
 _NOT_SETTABLE = {"seed": "seeds are set by the top-level 'seeds' key"}
 
@@ -145,11 +144,22 @@ def _distinct(seeds: list[int]) -> list[int]:
     return seeds
 
 
-class Threshold(_Strict):
+class _ThresholdFields(_Strict):
     """Target of time-to-threshold: the first eval with `metric <= value`."""
 
     metric: Literal[THRESHOLD_METRICS]  # type: ignore[valid-type]
     value: float
+
+    def for_preset(self, preset: str) -> ResolvedThreshold:
+        """The threshold a run on `preset` waits for: the preset's own value if the spec gives one.
+        A loss target belongs to a model size: `tiny` never reaches the medium preset's 2.92."""
+        own = getattr(self, preset, None)
+        return ResolvedThreshold(self.metric, float(own if own is not None else self.value))
+
+
+# `threshold: {metric: val_loss, value: 2.92, tiny: 5.2}`: one optional value per preset name.
+Threshold = create_model("Threshold", __base__=_ThresholdFields,
+                         **{name: (Optional[float], None) for name in PRESETS})
 
 
 class Spec(_Strict):
@@ -161,7 +171,8 @@ class Spec(_Strict):
     config: Annotated[Operations, BeforeValidator(_no_ops_is_empty)] = Operations()  # type: ignore[valid-type]
     seeds: Annotated[list[StrictInt], Field(min_length=1), AfterValidator(_distinct),
                      BeforeValidator(_count_to_seeds)] = [0]
-    threshold: Optional[Threshold] = None
+    threshold: Optional[Threshold] = None  # type: ignore[valid-type]
+    baseline: Optional[Annotated[str, BeforeValidator(_name_as_text)]] = None  # default: the first variant
     variants: Annotated[dict[Annotated[str, BeforeValidator(_name_as_text)],
                              Annotated[Operations, BeforeValidator(_no_ops_is_empty)]],  # type: ignore[valid-type]
                         Field(min_length=1)]
@@ -251,6 +262,9 @@ def parse_spec(text: str, path: str = "<spec>") -> Spec:
     except ValidationError as exc:
         raise _spec_error(exc, path, lines) from None
     spec._path, spec._lines = path, lines
+    if spec.baseline is not None and spec.baseline not in spec.variants:
+        raise _err(path, spec.line("baseline"), f"baseline: got {spec.baseline!r} (expected the name of a variant: "
+                   f"{', '.join(spec.variants)})")
     return spec
 
 
@@ -269,13 +283,15 @@ def load_spec(path: str | Path) -> Spec:
 @dataclass
 class Expansion:
     """The runs of a spec: `plans` in file order, `duplicates` (kept, dropped) variant pairs
-    that resolve to the same config, and the resolved `base` config (preset + spec config)."""
+    that resolve to the same config, the resolved `base` config (preset + spec config), the
+    threshold for that preset and the baseline variant (the spec's `baseline:`, else the first)."""
 
     plans: list[RunPlan]
     duplicates: list[tuple[str, str]]
-    threshold: Threshold | None
+    threshold: ResolvedThreshold | None
     base: TrainConfig
     base_name: str
+    baseline: str | None = None
 
 
 def _apply(cfg: TrainConfig, ops: list[tuple[str, Any, int]], path: str, variant: str | None) -> TrainConfig:
@@ -326,4 +342,19 @@ def expand(spec: Spec, base: str | None = None, seeds: int | None = None) -> Exp
                 continue
             seen[probe] = label
             plans.extend(RunPlan(spec.name, label, s, cfg.replace(seed=s)) for s in seed_list)
-    return Expansion(plans, duplicates, spec.threshold, start, base_name)
+    threshold = spec.threshold.for_preset(base_name) if spec.threshold is not None else None
+    return Expansion(plans, duplicates, threshold, start, base_name, _baseline_label(spec, plans, duplicates))
+
+
+def _baseline_label(spec: Spec, plans: list[RunPlan], duplicates: list[tuple[str, str]]) -> str | None:
+    """The planned variant the report compares against: the spec's `baseline:` (its first grid
+    point; the variant kept in its place if it duplicates an earlier one), else the first planned."""
+    if not plans:
+        return None
+    if spec.baseline is None:
+        return plans[0].variant
+    kept = dict((dropped, kept) for kept, dropped in duplicates)
+    for label in dict.fromkeys([p.variant for p in plans] + list(kept)):
+        if label == spec.baseline or label.startswith(spec.baseline + "["):
+            return kept.get(label, label)
+    return plans[0].variant
