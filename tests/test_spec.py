@@ -29,7 +29,7 @@ def err(text):
     ("variants:\n  a: {bogus: 1}\n", "x.yaml:7: variant 'a': bogus: unknown operation or config field 'bogus'"),
     ("variants:\n  a: {matrx_lr: 1}\n", "did you mean 'matrix_lr'?"),
     ("bogus: 1\nvariants:\n  a: {}\n", "x.yaml:6: unknown key 'bogus' (expected one of name, description, base"),
-    ("threshold: {metric: val_loss, value: 2, x: 1}\nvariants:\n  a: {}\n", "x.yaml:6: unknown key 'x' (expected one of metric, value)"),
+    ("threshold: {metric: val_loss, value: 2, x: 1}\nvariants:\n  a: {}\n", "x.yaml:6: unknown key 'x' (expected one of metric, value, golf, medium, tiny)"),
     # a threshold metric that does not exist, a threshold with no value
     ("threshold: {metric: acc, value: 1}\nvariants:\n  a: {}\n",
      "x.yaml:6: threshold.metric: got 'acc' (expected 'val_loss', 'val_bpb', 'ppm_val_loss' or 'ppm_val_bpb')"),

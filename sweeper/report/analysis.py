@@ -14,9 +14,10 @@ from sweeper.report.rules import apply_rule
 from sweeper.report.significance import ADJUST_METHODS, adjust, mean_ci, one_sample_t, welch
 from sweeper.report.summary import (ARTIFACT_LIMIT_BYTES, RANK_KEYS, final_metric_column, summarize,
                                     training_core_source_bytes)
-from sweeper.report.survival import KaplanMeier, common_horizon, restricted_mean, restricted_mean_ci, rmst_test
+from sweeper.report.survival import (KaplanMeier, common_horizon, difference_p, restricted_mean, restricted_mean_ci,
+                                     rmst_test)
 
 __all__ = ["ADJUST_METHODS", "ARTIFACT_LIMIT_BYTES", "KaplanMeier", "RANK_KEYS", "RunBlocks", "adjust", "apply_rule",
-           "common_horizon", "final_metric_column", "mean_ci", "one_sample_t", "restricted_mean", "restricted_mean_ci",
+           "common_horizon", "difference_p", "final_metric_column", "mean_ci", "one_sample_t", "restricted_mean", "restricted_mean_ci",
            "rmst_test", "summarize", "time_to_threshold", "training_core_source_bytes", "welch",
            "_first_crossing", "_grid_mean_crossing"]

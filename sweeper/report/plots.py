@@ -49,7 +49,7 @@ def plot_curves(curves: pd.DataFrame, path: str, threshold: Threshold | float | 
     for variant in order:
         color, width, z = colors[variant]
         runs = np.flatnonzero(by_time.variant == variant)
-        label = f"{variant} (n={len(runs)})" + (" baseline" if variant == base else "")
+        label = f"{variant} (n={len(runs)})" + (", baseline" if variant == base and variant != "baseline" else "")
         grid, ys = by_time.grid_curves(runs, points)
         if len(grid) > 1:
             _band(ax_time, grid, ys.mean(axis=0), ys.std(axis=0, ddof=1) if len(ys) > 1 else None, len(ys),

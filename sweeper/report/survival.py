@@ -108,8 +108,17 @@ def rmst_test(times_a, reached_a, times_b, reached_b, horizon: float) -> tuple[f
         reached_any = np.any(np.asarray(times_a)[np.asarray(reached_a, bool)] <= horizon) or \
             np.any(np.asarray(times_b)[np.asarray(reached_b, bool)] <= horizon)
         return np.nan, "zero variance" if reached_any else "none reached by the horizon"
-    df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
-    return float(2 * stats.t.sf(abs(ra - rb) / np.sqrt(va + vb), df)), None
+    return float(difference_p(ra, va, na, rb, vb, nb)), None
+
+
+def difference_p(ra, va, na, rb, vb, nb):
+    """Two-sided p of RMST a - RMST b from each side's estimate, variance and run count (arrays
+    broadcast): the difference over its standard error against Student's t with Welch-Satterthwaite
+    degrees of freedom. NaN where both variances are 0 (nobody reached before the horizon)."""
+    ra, va, na, rb, vb, nb = (np.asarray(x, float) for x in (ra, va, na, rb, vb, nb))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
+        return np.where(va + vb > 0, 2 * stats.t.sf(np.abs(ra - rb) / np.sqrt(va + vb), df), np.nan)
 
 
 def common_horizon(followups: dict[str, float]) -> tuple[float, str | None]:
