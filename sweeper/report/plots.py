@@ -66,8 +66,8 @@ def plot_curves(curves: pd.DataFrame, path: str, threshold: Threshold | float | 
             last = km.surv[-1] if len(km.surv) else 1.0
             axes[2].step(np.r_[0.0, km.times, end], np.r_[1.0, km.surv, last], where="post", color=color, lw=width,
                          zorder=z, label=label)
-    _limits(ax_time, by_time.x, cur[metric], threshold)
-    _limits(ax_step, cur.loc[cur[metric].notna(), "step"].to_numpy(float), cur[metric], threshold)
+    _limits(ax_time, by_time.x, by_time.y, threshold)
+    _limits(ax_step, cur["step"].to_numpy(float), cur[metric].to_numpy(float), threshold)
     for ax, xlabel in ((ax_time, "train time (s)"), (ax_step, "step")):
         if threshold is not None:
             ax.axhline(threshold.value, color="k", ls="--", lw=1, label=f"threshold {threshold.value:g}")
@@ -78,12 +78,14 @@ def plot_curves(curves: pd.DataFrame, path: str, threshold: Threshold | float | 
         axes[2].set_ylabel(f"fraction of runs with {metric} > {threshold.value:g}")
         axes[2].set_title("Kaplan-Meier: not yet at the threshold", fontsize=9)
         axes[2].set_ylim(-0.03, 1.03)
-        if len(by_time.x):
-            axes[2].set_xlim(0, by_time.x.max())
+        reached, ttt = by_time.crossings(threshold.value)
+        if reached.any():  # zoom on where runs cross: the curve is flat at 1 before the first crossing
+            first, end = float(ttt[reached].min()), float(by_time.x.max())
+            axes[2].set_xlim(first - 0.1 * (end - first), end)
     handles, labels = ax_time.get_legend_handles_labels()
     columns = 1 + len(labels) // 25
     fig.legend(handles, labels, loc="center right", fontsize=7, ncol=columns)
-    fig.tight_layout(rect=(0, 0, 1 - 0.11 * columns, 1))
+    fig.tight_layout(rect=(0, 0, 1 - 0.08 * columns, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return fig
@@ -107,15 +109,23 @@ def _colors(order: list[str], base: str | None) -> dict[str, tuple]:
     return out
 
 
-def _limits(ax, xs: np.ndarray, ys: pd.Series, threshold: Threshold | None) -> None:
-    """x from the first to the last data point; y zoomed on the approach to the threshold."""
-    if len(xs):
-        ax.set_xlim(float(np.nanmin(xs)), float(np.nanmax(xs)))
-    low = ys.min()
-    if threshold is not None and np.isfinite(low):
+def _limits(ax, xs: np.ndarray, ys: np.ndarray, threshold: Threshold | None) -> None:
+    """y zoomed on the approach to the threshold; x from where the data enters that window to its end."""
+    ok = ~np.isnan(ys)
+    xs, ys = xs[ok], ys[ok]
+    if not len(xs):
+        return
+    left = float(xs.min())
+    if threshold is not None:
         # the early loss is ~3x the final one: zoom on the approach to the threshold
+        low = float(ys.min())
         span = max(threshold.value - low, 0.01 * abs(threshold.value))
-        ax.set_ylim(min(low, threshold.value) - 0.5 * span, threshold.value + 6 * span)
+        top = threshold.value + 6 * span
+        ax.set_ylim(min(low, threshold.value) - 0.5 * span, top)
+        inside = xs[ys <= top]
+        left = float(inside.min()) if len(inside) else left
+    right = float(xs.max())
+    ax.set_xlim(left - 0.02 * (right - left), right)
 
 
 def _band(ax, x, mean, std, count, label, color, width, z):
