@@ -281,6 +281,9 @@ def worker_command(
 
     url = db or default_db_url()
     Store(url).close()  # fail fast on a bad URL or a too-new schema
+    if train is not None:
+        from sweeper.run.worker import import_train
+        import_train(train)  # ... or a train function that cannot be imported
     gpu_list = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
     slots = local.plan_slots(workers, gpus_per_run, gpus=gpu_list)
     pool = local.LocalLauncher(url, slots, sweep, lease_s=lease, exit_when_idle=exit_when_idle, train=train)

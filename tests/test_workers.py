@@ -255,3 +255,33 @@ def test_bad_spec_is_named_and_changes_nothing_in_the_store(tmp_path):
     assert f"{bad}:5: variant 'deep'" in out.stderr and "outside a model of 16 layers" in out.stderr
     assert store.get_sweep("bad") is None and not store.list_runs("bad")
     assert [(r.id, r.status) for r in store.list_runs("good")] == before
+
+
+# ---- the worker with an injected train function, in this process ----
+def test_worker_trains_with_the_train_function_it_is_given(tmp_path):
+    from fake_trainer import instant
+    from sweeper.run.worker import Worker, WorkerOptions
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    store = Store(url)
+    configs = [TrainConfig.preset("tiny", seed=s, iterations=4, val_loss_every=2) for s in (0, 1)]
+    store.enqueue_many("inj", [dict(variant="v", seed=c.seed, key=c.run_key(), config=c.to_dict()) for c in configs])
+    seen = []
+
+    def train(config, on_event, out_dir):
+        seen.append((config, out_dir))
+        return instant(config, on_event, out_dir)
+
+    options = WorkerOptions(db=url, name="w", sweep="inj", exit_when_idle=True, poll_s=0.1, flush_s=0.05,
+                            runs_dir=tmp_path / "runs")
+    assert Worker(options, train=train).run() == 2
+    assert [c for c, _ in seen] == configs  # the stored configs, in queue order
+    assert all(out.parent.parent == tmp_path / "runs" / "inj" for _, out in seen)
+    runs = store.list_runs("inj")
+    assert all(r.status == "finished" and r.finals["val_loss"] is not None for r in runs)
+    assert sorted(store.curves_frame("inj").step) == [2, 2, 4, 4]
+
+
+def test_bad_train_path_is_one_clear_error(tmp_path):
+    out = _golf("worker", "--db", f"sqlite:///{tmp_path / 'r.db'}", "--train", "no_such_module:train", cwd=tmp_path)
+    assert out.returncode == 2 and "--train 'no_such_module:train': No module named 'no_such_module'" in out.stderr

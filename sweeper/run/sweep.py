@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Protocol
 
-from sweeper.errors import GolfError
 from sweeper.run.estimate import Estimate, estimate_sweep, is_gpu_sized
 from sweeper.run.local_launcher import LocalLauncher, WorkerSlot, plan_slots
 from sweeper.run.worker import import_train
@@ -104,10 +103,7 @@ def open_launcher(kind: str, db_url: str, plan: SweepPlan, workers: Optional[int
     workers' train function as module:function (None: model.train), checked here so that a bad
     one is one error, not one per worker."""
     if train is not None:
-        try:
-            import_train(train)
-        except ValueError as exc:
-            raise GolfError(str(exc)) from None
+        import_train(train)
     if kind == "ray":
         from sweeper.run.ray_launcher import RayLauncher
         launcher: Launcher = RayLauncher(db_url, plan.name, address=ray_address, gpus_per_run=plan.gpus_per_run,

@@ -36,6 +36,7 @@ from typing import Callable, Optional
 
 from model.config import TrainConfig
 from model.events import Eval, Final, TrainingError, TrainStep
+from sweeper.errors import GolfError
 from sweeper.store import RunRecord, Store
 
 log = logging.getLogger("golf.worker")
@@ -179,16 +180,16 @@ def train_with_torchrun(config: TrainConfig, on_event: Callable, out_dir: Path) 
 
 
 def import_train(path: str) -> TrainFn:
-    """The train function named by `module:function` (e.g. model:train), or ValueError."""
+    """The train function named by `module:function` (e.g. model:train), or GolfError."""
     module, sep, name = path.partition(":")
     if not sep or not module or not name:
-        raise ValueError(f"--train {path!r}: expected module:function, e.g. {DEFAULT_TRAIN}")
+        raise GolfError(f"--train {path!r}: expected module:function, e.g. {DEFAULT_TRAIN}")
     try:
         fn = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
-        raise ValueError(f"--train {path!r}: {exc}") from exc
+        raise GolfError(f"--train {path!r}: {exc}") from None
     if not callable(fn):
-        raise ValueError(f"--train {path!r}: not a function")
+        raise GolfError(f"--train {path!r}: not a function")
     return fn
 
 
@@ -220,9 +221,9 @@ class Worker:
             raise WorkerStop(signal.Signals(signum).name)
 
     def run(self) -> int:
-        """Loop until stopped; returns the number of runs this worker finished."""
-        signal.signal(signal.SIGINT, self._on_signal)
-        signal.signal(signal.SIGTERM, self._on_signal)
+        """Loop until stopped; returns the number of runs this worker finished. The caller's
+        SIGINT/SIGTERM handlers are restored on return."""
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         finished = 0
         log.info("worker %s up (%s), store %s", self.options.name, self.info.get("device"), self.store.url)
         try:
@@ -241,6 +242,9 @@ class Worker:
                 finished += self._execute(run)
         except WorkerStop:
             pass
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         log.info("worker %s stops after %d finished run(s)", self.options.name, finished)
         self.store.close()
         return finished
@@ -385,7 +389,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.name} %(levelname)s %(message)s")
     try:
         train = import_train(args.train)
-    except ValueError as exc:
+    except GolfError as exc:
         parser.error(str(exc))
     options = WorkerOptions(db=args.db, name=args.name, sweep=args.sweep, lease_s=args.lease,
                             poll_s=args.poll, exit_when_idle=args.exit_when_idle, runs_dir=args.runs_dir)

@@ -105,22 +105,23 @@ class Database:
     @contextmanager
     def write(self, what: str) -> Iterator[Connection]:
         """A write transaction (on SQLite it holds the write lock from its first statement)."""
-        with self._translate(what):
+        with self.translating(what):
             with self._write_engine.begin() as conn:
                 yield conn
 
     @contextmanager
     def read(self, what: str) -> Iterator[Connection]:
         """A read-only transaction: never takes the write lock."""
-        with self._translate(what):
+        with self.translating(what):
             with self.engine.begin() as conn:
                 yield conn
 
     @contextmanager
-    def _translate(self, what: str) -> Iterator[None]:
+    def translating(self, what: str, *extra: type[BaseException]) -> Iterator[None]:
+        """Database errors (and `extra` ones, e.g. a reader library's) -> StoreError."""
         try:
             yield
-        except self._errors as exc:
+        except (*self._errors, *extra) as exc:
             raise StoreError(f"cannot {what} ({self.url}): {exc}") from exc
 
     def now(self, conn: Connection) -> float:
