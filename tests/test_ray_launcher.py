@@ -17,7 +17,7 @@ import pytest
 
 from conftest import sigint_as_a_terminal_sends_it
 from model.config import TrainConfig
-from sweeper.run.ray_launcher import RayLauncher, absolute_db_url, run_with_ray
+from sweeper.run.ray_launcher import RayLauncher, absolute_db_url
 from sweeper.store import Store
 
 ray = pytest.importorskip("ray", reason="Ray is a test dependency: pip install -e '.[test]'")
@@ -98,8 +98,10 @@ def test_ctrl_c_gives_runs_back_and_a_new_launcher_resumes(ray_address, tmp_path
                         for a in last), last
 
     finished_before = {r.id for r in runs if r.status == "finished"}
-    results = run_with_ray(url, "rayc", lease_s=2, poll_s=0.2, runs_dir=tmp_path / "runs", train=TRAIN)
-    assert set(results) == {r.id for r in runs} - finished_before
+    again = RayLauncher(url, "rayc", lease_s=2, poll_s=0.2, runs_dir=tmp_path / "runs", train=TRAIN)
+    again.start()
+    assert again.wait() == [0] * len(again.results)
+    assert set(again.results) == {r.id for r in runs} - finished_before
     for run in store.list_runs("rayc"):
         assert run.status == "finished"
         outcomes = _outcomes(store, run.id)

@@ -221,18 +221,3 @@ class RayLauncher:
         if self._owns_ray and self._ray is not None and self._ray.is_initialized():
             self._ray.shutdown()
         self._owns_ray = False
-
-
-def run_with_ray(db_url: str, sweep: str, run_ids: Optional[list[str]] = None, address: Optional[str] = None,
-                 lease_s: float = 60.0, **options) -> dict[str, object]:
-    """Run `run_ids` of `sweep` (default: its queued and running runs) as Ray tasks and wait for
-    them; returns each run's final status (or the error of a task Ray gave up on). `options` are
-    RayLauncher's: gpus_per_run, cpus_per_run, poll_s, runs_dir, max_retries, wait_s."""
-    launcher = RayLauncher(db_url, sweep, run_ids, address=address, lease_s=lease_s, **options)
-    launcher.start()
-    try:
-        launcher.wait()
-    except KeyboardInterrupt:
-        launcher.stop()
-        raise
-    return launcher.results
