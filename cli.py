@@ -53,40 +53,29 @@ def fail(message: str, code: int = 2) -> None:
 @app.command("train")
 def train_command(
     base: str = typer.Option("tiny", "--base", help="Preset to start from: golf, medium, tiny."),
-    overrides: Optional[list[str]] = typer.Option(None, "--set", help="key=value config override."),
+    overrides: Optional[list[str]] = typer.Option(None, "--set", help="key=value: a TrainConfig field (or spec operation), value as in YAML."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for final_model.int8.ptz."),
 ):
-    """Train one run in this process, showing progress and the final metrics."""
+    """Train one run in this process, showing progress and the final metrics.
+
+    --set takes any TrainConfig field or spec operation, with values written as in a spec's YAML
+    (--set value_residual=true --set remove_ve=[0]); they are checked as a spec's are."""
     import dataclasses
-    import json
 
-    from model.config import TrainConfig
+    import yaml
 
-    types = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    from sweeper.spec import resolve_overrides
+
     changes: dict = {}
     for item in overrides or []:
         key, sep, raw = item.partition("=")
-        if not sep or key not in types:
+        if not sep or not key:
             fail(f"--set {item!r}: expected key=value with key a TrainConfig field")
-        kind = str(types[key])
         try:
-            if "bool" in kind:
-                value = raw.lower() in ("1", "true", "yes", "on")
-            elif "int" in kind:
-                value = int(raw)
-            elif "float" in kind:
-                value = float(raw)
-            elif "str" in kind:
-                value = raw
-            else:
-                value = json.loads(raw)
-        except ValueError:
-            fail(f"--set {item!r}: {raw!r} is not a valid {kind}")
-        changes[key] = value
-    try:
-        config = TrainConfig.preset(base, **changes)
-    except ValueError as exc:
-        fail(str(exc))
+            changes[key] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            fail(f"--set {item!r}: {raw!r} is not a YAML value ({exc})")
+    config = resolve_overrides(base, changes)
     from rich.progress import Progress
 
     from model.trainer import train
@@ -156,6 +145,7 @@ def spec_check(
 # =============================================================================
 # ---- golf sweep / worker / status / runs / show / retry / cancel (store, queue, workers) ----
 DbOption = Annotated[Optional[str], typer.Option("--db", help="Store URL (default: $GOLF_DB, else sqlite:///results.db).")]
+TrainOption = Annotated[Optional[str], typer.Option(help="Workers' train function as module:function, with model.train's signature (default: model:train).")]
 
 
 @app.command("sweep")
@@ -172,6 +162,7 @@ def sweep_command(
     name: Annotated[Optional[str], typer.Option(help="Sweep name (default: the spec's, plus -BASE when --base changes it).")] = None,
     launcher: Annotated[str, typer.Option(help="local: worker processes here; ray: one Ray task per run on a Ray cluster.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join with --launcher ray (auto, HOST:6379; default: start one here).")] = None,
+    train: TrainOption = None,
 ) -> None:
     """Run an ablation spec: enqueue, train on every local GPU (or CPU slot), rank.
 
@@ -190,51 +181,32 @@ def sweep_command(
         console.print(dry_run_table(expansion))
         return
     # Only now: a dry run (or a bad spec) need not load the store, torch or the launchers.
-    from sweeper.run import local_launcher as local
-    from sweeper.run.estimate import estimate_sweep, format_duration, is_gpu_sized
+    from sweeper.run import sweep as sweeps
+    from sweeper.run.estimate import format_duration
     from sweeper.run.live_view import SweepWatcher
     from sweeper.store import Store
-    # Another base is another experiment: its runs must not be averaged with the spec's own.
-    sweep = name or (parsed.name if base in (None, parsed.base) else f"{parsed.name}-{base}")
+
     store = Store(db)
-    # Seed-major order: every variant's first seed runs before any second seed, so a sweep stopped
-    # half-way already compares all variants.
-    plans = sorted(expansion.plans, key=lambda p: p.seed)
-    stored = {r.key: r.status for r in store.list_runs(sweep)}
-    pending = [p for p in plans if stored.get(p.key, "queued") in ("queued", "running")]
-    console.print(f"sweep [bold]{escape(sweep)}[/]: {len(plans)} runs, {len(plans) - len(pending)} already ended, "
-                  f"{len(pending)} to run ({sum(p.key not in stored for p in plans)} new), store {store.url}",
+    plan = sweeps.plan_sweep(store, parsed, expansion, spec.read_text(), base, name)
+    pending = plan.pending
+    console.print(f"sweep [bold]{escape(plan.name)}[/]: {len(plan.plans)} runs, {len(plan.plans) - len(pending)} "
+                  f"already ended, {len(pending)} to run ({plan.new} new), store {store.url}",
                   highlight=False, soft_wrap=True)
-
-    def enqueue() -> None:
-        threshold = expansion.threshold
-        store.ensure_sweep(sweep, spec.read_text(), threshold.metric if threshold else None,
-                           threshold.value if threshold else None, baseline=expansion.baseline)
-        store.enqueue_many(sweep, [dict(variant=p.variant, seed=p.seed, key=p.key, config=p.config.to_dict())
-                                   for p in plans])
-
     if detach or not pending:
-        enqueue()
+        sweeps.enqueue(store, plan)
         if detach:
-            console.print(f"enqueued; start workers with: golf worker --db {store.url} --sweep {sweep}",
+            console.print(f"enqueued; start workers with: golf worker --db {store.url} --sweep {plan.name}",
                           soft_wrap=True)
         else:
-            _print_ranking(store, sweep)
+            _print_ranking(store, plan.name)
         return
-    gpus_per_run = max(p.config.gpus_per_run for p in plans)
-    if launcher == "ray":
-        from sweeper.run.ray_launcher import RayLauncher
-        workers_ = RayLauncher(store.url, sweep, address=ray_address, gpus_per_run=gpus_per_run, lease_s=lease)
-        slots = workers_.connect()
-    else:
-        slots = local.plan_slots(workers, gpus_per_run)
-    threads = int(slots[0].env.get("OMP_NUM_THREADS", "1"))
-    est = estimate_sweep(pending[0].config, len(pending), len(slots), threads)
+    workers_ = sweeps.open_launcher(launcher, store.url, plan, workers, lease, ray_address, train)
+    est = sweeps.estimate_cost(plan, workers_)
+    slots = workers_.connect()
     console.print(f"estimate: {est.step_s * 1000:.0f} ms/step on {est.device}, ~{format_duration(est.per_run_s)} "
                   f"per run, {len(pending)} runs on {len(slots)} worker(s) -> ~{format_duration(est.total_s)}",
                   highlight=False, soft_wrap=True)
-    on_cpu = all(s.device.startswith("cpu") for s in slots)
-    if on_cpu and is_gpu_sized(expansion.base_name) and not yes:
+    if sweeps.gpu_sized_on_cpu(plan, workers_) and not yes:
         err_console.print(f"[bold yellow]no GPU here:[/] base {expansion.base_name!r} is a GPU-sized preset; "
                           f"this sweep would take ~{format_duration(est.total_s)} on this CPU. "
                           "Use --base tiny to try it on a CPU, or --yes to go on anyway.")
@@ -242,29 +214,23 @@ def sweep_command(
             fail("not starting a GPU-sized sweep on a CPU without --yes")
         if not typer.confirm("Start anyway?", default=False):
             raise typer.Exit(1)
-    enqueue()  # only now: a declined sweep leaves the store as it was
-    if launcher == "ray":
-        log_dir, where = workers_.log_dir, workers_.describe()
-    else:
-        log_dir = Path(".golf/logs") / sweep
-        workers_ = local.LocalLauncher(store.url, slots, sweep, lease_s=lease, log_dir=log_dir)
-        where = f"{len(slots)} worker(s): {', '.join(s.device for s in slots)}; logs in {log_dir}/"
-    console.print(where, highlight=False, soft_wrap=True)
+    sweeps.enqueue(store, plan)  # only now: a declined sweep leaves the store as it was
+    console.print(workers_.describe(), highlight=False, soft_wrap=True)
     workers_.start()
-    watcher = SweepWatcher(store, sweep, console)
+    watcher = SweepWatcher(store, plan.name, console)
     try:
         watcher.watch(lambda: workers_.alive() > 0)
     except KeyboardInterrupt:
         err_console.print("interrupted: stopping workers, running runs go back to the queue...")
         released = workers_.stop()
-        counts = store.status_counts(sweep).get(sweep, {})
+        counts = store.status_counts(plan.name).get(plan.name, {})
         err_console.print(f"stopped: {counts.get('finished', 0)} finished, {counts.get('queued', 0)} queued"
                           f"{f' ({released} released here)' if released else ''}; run the same command to resume.")
         raise typer.Exit(130)
     codes = workers_.wait()
     if any(codes):
-        err_console.print(f"[yellow]worker exit codes {codes}; see {log_dir}/[/]")
-    _print_ranking(store, sweep)
+        err_console.print(f"[yellow]worker exit codes {codes}; see {workers_.log_dir}/[/]")
+    _print_ranking(store, plan.name)
 
 
 def _print_ranking(store, sweep: str) -> None:
@@ -304,6 +270,7 @@ def worker_command(
     gpus_per_run: Annotated[int, typer.Option(help="GPUs per worker (runs with gpus_per_run > 1 use torchrun).")] = 1,
     exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Exit when the queue is empty.")] = False,
     lease: Annotated[float, typer.Option(help="Lease seconds (renewed every lease/4).")] = 60.0,
+    train: TrainOption = None,
 ) -> None:
     """Start workers here that train runs from the store's queue.
 
@@ -313,9 +280,12 @@ def worker_command(
 
     url = db or default_db_url()
     Store(url).close()  # fail fast on a bad URL or a too-new schema
+    if train is not None:
+        from sweeper.run.worker import import_train
+        import_train(train)  # ... or a train function that cannot be imported
     gpu_list = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
     slots = local.plan_slots(workers, gpus_per_run, gpus=gpu_list)
-    pool = local.LocalLauncher(url, slots, sweep, lease_s=lease, exit_when_idle=exit_when_idle)
+    pool = local.LocalLauncher(url, slots, sweep, lease_s=lease, exit_when_idle=exit_when_idle, train=train)
     console.print(f"{len(slots)} worker(s) on {url}: {', '.join(s.device for s in slots)}", highlight=False)
     pool.start()
     try:
@@ -334,7 +304,7 @@ def status_command(
     db: DbOption = None,
 ) -> None:
     """Run counts per sweep; with SWEEP, also its running runs and their progress."""
-    from sweeper.run.live_view import counts_table, runs_table
+    from sweeper.run.status_view import counts_table, runs_table
     from sweeper.store import Store
 
     store = Store(db)
@@ -355,7 +325,7 @@ def runs_command(
     db: DbOption = None,
 ) -> None:
     """The runs of a sweep: status, attempts, device, progress, val_loss, error."""
-    from sweeper.run.live_view import runs_table
+    from sweeper.run.status_view import runs_table
     from sweeper.store import Store
 
     store = Store(db)

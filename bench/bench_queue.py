@@ -2,8 +2,8 @@
 
     python bench/bench_queue.py [--runs 400] [--workers 1 4] [--db sqlite|URL]
 
-Training is replaced by the worker's GOLF_FAKE_TRAIN_S hook (0 s), so what is measured is the
-store's cost per run: claim, attempt row, eval batch, heartbeat, finish (about 5 transactions).
+Training is replaced by `no_training` below (workers get `--train bench_queue:no_training`), so
+what is measured is the store's cost per run: claim, attempt row, eval batch, heartbeat, finish (about 5 transactions).
 Prints runs/s per worker count and the ratio to one worker; worker start-up (torch import) is
 excluded by timing from the first claim to the last finish recorded in the store.
 """
@@ -23,7 +23,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from model.config import TrainConfig  # noqa: E402
+from model.events import Eval, Final  # noqa: E402
 from sweeper.store import Store  # noqa: E402
+
+
+def no_training(config: TrainConfig, on_event, out_dir) -> Final:
+    """model.train's contract at no cost: one eval and the final metrics."""
+    on_event(Eval(1, 1, 0.0, 7.0, 3.5, 1000))
+    final = Final(1, 0.0, 0.0, 1, 0.0, 7.0, 3.5, 7.0, 3.5, 1, False)
+    on_event(final)
+    return final
 
 
 def drain(url: str, runs: int, workers: int) -> tuple[float, float]:
@@ -33,10 +42,11 @@ def drain(url: str, runs: int, workers: int) -> tuple[float, float]:
     config = TrainConfig.preset("tiny", iterations=1, val_loss_every=1)
     store.enqueue_many(sweep, [dict(variant="v", seed=i, key=f"k{i}", config=config.replace(seed=i).to_dict())
                                for i in range(runs)])
-    env = {**os.environ, "GOLF_FAKE_TRAIN_S": "0", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'bench'}", "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-m", "sweeper.run.worker", "--db", url, "--name", f"b{i}",
-                               "--sweep", sweep, "--exit-when-idle", "--poll", "0.1"],
+                               "--sweep", sweep, "--exit-when-idle", "--poll", "0.1",
+                               "--train", "bench_queue:no_training"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(workers)]
     for p in procs:
         p.wait()

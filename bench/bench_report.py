@@ -5,7 +5,7 @@
 Prints the time to build the store, then for `load` (runs + curves from the store), `summarize` (the
 report table) and `render` (the rich table as `golf report` prints it): the best of K repeats in
 wall-clock seconds and in CPU seconds of this process (steadier on a shared machine). The first
-load is printed apart: it includes loading numba's cached kernel (or compiling it, once per install).
+load is printed apart: it is what one `golf report` pays (a fresh process: imports included).
 --db keeps the store in PATH and reuses it when it already holds the sweep (building takes ~20 s).
 """
 

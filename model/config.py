@@ -17,8 +17,12 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-# Bump when a change to model/ alters the numerics of a run with the same config: it is part of
-# every run key, so a sweep re-run after such a change does not silently reuse stale results.
+# Part of every run key. Bump it when a run with the same config would now compute different
+# numbers: a change to model/ that alters the math (init, optimizer, schedule, data order, eval),
+# or a new default value for an existing field (run keys leave defaults out, so a changed
+# default would otherwise reuse results trained under the old one). Do not bump it for a new
+# field whose default is the old behaviour, for speed-only changes that keep the numbers, or for
+# refactors; the golden loss trace (tests/golden/) tells which case a change is.
 TRAIN_CORE_VERSION = 1
 
 VeTables = tuple[tuple[int, ...], ...]
@@ -241,16 +245,14 @@ class TrainConfig:
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
-    def ablations(self) -> dict[str, Any]:
-        """The ablation fields that differ from the baseline (for display)."""
-        base = TrainConfig()
-        names = ("value_embeds", "value_residual", "gated_attention", "ppm_c", "fp16_embed")
-        return {n: getattr(self, n) for n in names if getattr(self, n) != getattr(base, n)}
-
     def run_key(self) -> str:
-        """Stable identity of a run: hash of the resolved config (seed included) and the
-        training-core version. Same config in any process -> same key."""
-        payload = json.dumps({"core": TRAIN_CORE_VERSION, "config": self.to_dict()},
+        """Stable identity of a run: hash of the fields that differ from their defaults (seed
+        included) and TRAIN_CORE_VERSION. Same config in any process -> same key, and a new field
+        whose default keeps the old behaviour changes no key, so finished runs are not retrained.
+        (Stores from before this rule get their keys rewritten by migration 0003.)"""
+        defaults = type(self)().to_dict()
+        changed = {k: v for k, v in self.to_dict().items() if v != defaults[k]}
+        payload = json.dumps({"core": TRAIN_CORE_VERSION, "config": changed},
                              sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -43,9 +43,6 @@ ALGORITHM_VERSION = 1  # unchanged by layout work: the probabilities are the sam
 # Order-1 counts are a dense V x V array up to this many cells (8M int64 = 64 MB; vocab 1024 = 8 MB).
 DENSE_ORDER1_MAX = 1 << 23
 
-# How many times the PPM-C kernel actually ran (cache misses); tests count computations with it.
-computations = 0
-
 
 # ---- HASH TABLES ----
 # Open addressing with linear probing over int64 keys; key 0 marks an empty slot, so every stored key
@@ -290,8 +287,6 @@ def compute_ppm_probs(tokens: np.ndarray, order: int, vocab_size: int) -> np.nda
 
 def _compute(arr: np.ndarray, order: int, vocab_size: int) -> np.ndarray:
     """The kernel on an already checked stream (see _check_stream)."""
-    global computations
-    computations += 1
     dense1 = vocab_size * vocab_size <= DENSE_ORDER1_MAX
     return _ppm_kernel(arr, order, vocab_size, dense1)
 
@@ -334,7 +329,8 @@ def ppm_target_probs(
     Position i is P(tokens[i+1] | tokens[0..i]) with the model updated online (see module docstring).
     With `cache_dir`, the result is read from / written to a .npy file there named by a hash of the
     tokens, order and vocab (falling back to ~/.cache/golf/ppm when the folder is not writable), so a
-    changed token stream never reuses a stale file. `computations` counts actual kernel runs.
+    changed token stream never reuses a stale file. A computed result replaces the file through a
+    rename (a new file); a cache hit leaves the file as it was.
     """
     if cache_dir is None:
         return compute_ppm_probs(tokens, order, vocab_size)

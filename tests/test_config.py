@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 
 from model import TrainConfig, mirror_tables, pairs_tables
@@ -5,7 +7,6 @@ from model import TrainConfig, mirror_tables, pairs_tables
 
 def test_baseline_is_the_config_with_nothing_set():
     assert TrainConfig.preset("golf") == TrainConfig()
-    assert TrainConfig().ablations() == {}
 
 
 def test_preset_overrides_and_unknown_fields():
@@ -45,3 +46,13 @@ def test_run_key_stable_and_round_trips():
     again = TrainConfig.from_dict(cfg.to_dict())
     assert again == cfg and again.run_key() == cfg.run_key()
     assert cfg.replace(seed=4).run_key() != cfg.run_key()
+
+
+def test_a_new_field_with_a_default_changes_no_run_key():
+    """TrainConfig as it will be once someone adds a knob whose default is today's behaviour."""
+    grown = dataclasses.make_dataclass("GrownConfig", [("new_knob", int, dataclasses.field(default=0))],
+                                       bases=(TrainConfig,), frozen=True)
+    for cfg in (TrainConfig(), TrainConfig.preset("tiny", seed=3, value_embeds=[[0, -1]], gated_attention=True)):
+        same = grown(**cfg.to_dict())
+        assert same.run_key() == cfg.run_key()
+        assert same.replace(new_knob=1).run_key() != cfg.run_key()  # setting the new knob is a new run

@@ -13,7 +13,6 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from cli import app
-from sweeper.store import sqlite_arrays
 from sweeper.store import Store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -37,7 +36,7 @@ def _golf(*args: str) -> str:
 
 
 @pytest.mark.postgres
-def test_report_json_is_identical_on_sqlite_and_postgresql(postgres_url, tmp_path, monkeypatch):
+def test_report_json_is_identical_on_sqlite_and_postgresql(postgres_url, tmp_path):
     urls = {"sqlite": f"sqlite:///{tmp_path / 'results.db'}", "postgresql": postgres_url}
     prefix = f"parity{uuid.uuid4().hex[:6]}-"  # the PostgreSQL database is shared by the session
     for url in urls.values():
@@ -47,12 +46,11 @@ def test_report_json_is_identical_on_sqlite_and_postgresql(postgres_url, tmp_pat
     for suffix, _, args in REPORTS:
         sweep = prefix + suffix
         reports = {name: _golf("report", sweep, *args, "--format", "json", "--db", url) for name, url in urls.items()}
-        # SQLite files of 200k+ eval rows are read by sweeper/sqlite_arrays.py instead of the driver:
-        # that reader must agree too, so it is switched on for these small sweeps once.
-        with monkeypatch.context() as m:
-            m.setattr(sqlite_arrays, "MIN_ROWS", 0)
-            fast = _golf("report", sweep, *args, "--format", "json", "--db", urls["sqlite"])
-        assert reports["sqlite"] == reports["postgresql"] == fast, (sweep, args)
+        # A SQLite file's curves are read by connectorx, PostgreSQL's (and a SQLite file: URI's) by
+        # the driver: all must agree.
+        driver = _golf("report", sweep, *args, "--format", "json", "--db",
+                       urls["sqlite"].replace("sqlite:///", "sqlite:///file:") + "?uri=true")
+        assert reports["sqlite"] == reports["postgresql"] == driver, (sweep, args)
         assert len(reports["sqlite"]) > 100  # a real table, not two empty ones
 
     views = {}

@@ -1,12 +1,10 @@
 """The queue inside the store (SQLite and PostgreSQL): batch enqueue, attempts, release, cancel,
-retry, progress, schema migration. Worker processes are exercised in test_workers.py."""
-import sqlite3
-
+retry, progress (schema migrations: test_migrations.py). Worker processes are exercised in test_workers.py."""
 import pytest
 
 from model.config import TrainConfig
 from sweeper.errors import StoreError
-from sweeper.store import SCHEMA_VERSION, Store
+from sweeper.store import Store
 
 
 @pytest.fixture
@@ -102,23 +100,3 @@ def test_run_keys_survive_the_store_round_trip(store):
     store.enqueue_many("s", [dict(variant="v", seed=3, key=config.run_key(), config=config.to_dict())])
     stored = store.list_runs("s")[0]
     assert TrainConfig.from_dict(stored.config).run_key() == stored.key == config.run_key()
-
-
-def test_version_1_database_is_migrated_in_place(tmp_path):
-    path = tmp_path / "old.db"
-    store = Store(f"sqlite:///{path}")
-    store.enqueue_many("s", _runs(1))
-    store.close()
-    with sqlite3.connect(path) as conn:  # make it look like golf's schema 1
-        conn.execute("DROP VIEW run_summary")
-        for column in ("live_step", "live_total_steps", "live_train_loss", "live_train_time_s",
-                       "artifact_path", "queue_pos"):
-            conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
-        conn.execute("DROP TABLE attempts")
-        conn.execute("UPDATE golf_meta SET value='1' WHERE key='schema_version'")
-    store = Store(f"sqlite:///{path}")
-    run = store.claim("w", info={"device": "cpu"})
-    assert run is not None and store.heartbeat(run.id, 1, progress={"live_step": 1})
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM golf_meta").fetchone()[0] == str(SCHEMA_VERSION)
-    store.close()

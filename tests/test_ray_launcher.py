@@ -1,9 +1,10 @@
 """The Ray launcher on a real local Ray cluster: a Ray worker process killed mid-run, Ctrl-C to
 `golf sweep --launcher ray`, and the local path that must never import Ray.
 
-One cluster serves the whole file (Ray takes ~10 s to start). Training is the worker's
-GOLF_FAKE_TRAIN_S sleep (set before `ray.init`, so every Ray worker inherits it); the store, the
-worker processes, Ray's task retries and the kills are real.
+One cluster serves the whole file (Ray takes ~10 s to start). Training is a 3-second stand-in
+from tests/fake_trainer.py, passed to the launcher by import path (tests/ is on PYTHONPATH before
+`ray.init`, so every Ray worker can import it); the store, the worker processes, Ray's task
+retries and the kills are real.
 """
 import os
 import signal
@@ -16,14 +17,14 @@ import pytest
 
 from conftest import sigint_as_a_terminal_sends_it
 from model.config import TrainConfig
-from sweeper.run.ray_launcher import RayLauncher, absolute_db_url, run_with_ray
+from sweeper.run.ray_launcher import RayLauncher, absolute_db_url
 from sweeper.store import Store
-from sweeper.run.worker import FAKE_TRAIN_ENV
 
 ray = pytest.importorskip("ray", reason="Ray is a test dependency: pip install -e '.[test]'")
 
 REPO = Path(__file__).resolve().parent.parent
-FAKE_TRAIN_S = "3"
+TRAIN = "fake_trainer:in_3s"
+PYTHONPATH = f"{REPO}{os.pathsep}{REPO / 'tests'}"
 # 12 steps, an eval every 3: evals reach the store about every 0.75 s of a 3 s run.
 SHORT = dict(iterations=12, val_loss_every=3)
 
@@ -31,17 +32,17 @@ SHORT = dict(iterations=12, val_loss_every=3)
 @pytest.fixture(scope="module")
 def ray_address():
     """A local Ray cluster for this file; yields its address for other drivers (the CLI)."""
-    saved = os.environ.get(FAKE_TRAIN_ENV)
-    os.environ[FAKE_TRAIN_ENV] = FAKE_TRAIN_S
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = PYTHONPATH  # inherited by the cluster's worker processes
     try:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024 ** 2)
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
         if saved is None:
-            os.environ.pop(FAKE_TRAIN_ENV, None)
+            os.environ.pop("PYTHONPATH", None)
         else:
-            os.environ[FAKE_TRAIN_ENV] = saved
+            os.environ["PYTHONPATH"] = saved
 
 
 def _enqueue(store: Store, sweep: str, n: int) -> list[str]:
@@ -77,9 +78,9 @@ def test_ctrl_c_gives_runs_back_and_a_new_launcher_resumes(ray_address, tmp_path
     spec = tmp_path / "s.yaml"
     spec.write_text('{"name": "rayc", "base": "tiny", "seeds": 1, "config": {"iterations": 12, "val_loss_every": 3},'
                     ' "threshold": {"metric": "val_loss", "value": 6.5}, "variants": {"baseline": {}, "ga": {"gated_attention": true}}}')
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH}
     sweep = subprocess.Popen([sys.executable, "-m", "cli", "sweep", str(spec), "--db", url, "--launcher", "ray",
-                              "--ray-address", ray_address, "--lease", "30", "--yes"],
+                              "--ray-address", ray_address, "--lease", "30", "--yes", "--train", TRAIN],
                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              preexec_fn=sigint_as_a_terminal_sends_it)
     store = _wait_for(lambda: (tmp_path / "r.db").exists() and Store(url), what="the store")
@@ -97,8 +98,10 @@ def test_ctrl_c_gives_runs_back_and_a_new_launcher_resumes(ray_address, tmp_path
                         for a in last), last
 
     finished_before = {r.id for r in runs if r.status == "finished"}
-    results = run_with_ray(url, "rayc", lease_s=2, poll_s=0.2, runs_dir=tmp_path / "runs")
-    assert set(results) == {r.id for r in runs} - finished_before
+    again = RayLauncher(url, "rayc", lease_s=2, poll_s=0.2, runs_dir=tmp_path / "runs", train=TRAIN)
+    again.start()
+    assert again.wait() == [0] * len(again.results)
+    assert set(again.results) == {r.id for r in runs} - finished_before
     for run in store.list_runs("rayc"):
         assert run.status == "finished"
         outcomes = _outcomes(store, run.id)
@@ -109,7 +112,7 @@ def test_ctrl_c_gives_runs_back_and_a_new_launcher_resumes(ray_address, tmp_path
 def test_killed_ray_worker_run_finishes_exactly_once(ray_address, store_url, tmp_path):
     store = Store(store_url)
     run_ids = _enqueue(store, "ray", 4)
-    launcher = RayLauncher(store_url, "ray", lease_s=3, poll_s=0.2, runs_dir=tmp_path / "runs")
+    launcher = RayLauncher(store_url, "ray", lease_s=3, poll_s=0.2, runs_dir=tmp_path / "runs", train=TRAIN)
     launcher.start()
     victim = _wait_for(lambda: _running_with_evals(store, "ray"), what="a run mid-training")
     pid = int(victim.worker.rsplit("-", 1)[1])  # worker names end with the Ray worker's pid

@@ -354,8 +354,7 @@ def _store_with_hand_runs(url):
     return store
 
 
-def test_results_load_through_store(store_url, monkeypatch):
-    from sweeper.store import sqlite_arrays
+def test_results_load_through_store(store_url):
     from sweeper.report.notebook import load
     _store_with_hand_runs(store_url).close()
     res = load("s", store_url)
@@ -363,20 +362,22 @@ def test_results_load_through_store(store_url, monkeypatch):
     assert list(res.summary["variant"]) == ["fast", "baseline"]
     assert res.curves["val_bpb"].isna().sum() == 7 and (res.curves["val_bpb"] == 0.0).sum() == 6
     if store_url.startswith("sqlite"):
-        # the numpy fast path (used from sqlite_arrays.MIN_ROWS eval rows up) reads exactly what the driver reads
-        monkeypatch.setattr(sqlite_arrays, "MIN_ROWS", 0)
-        fast = load("s", store_url)
-        pd.testing.assert_frame_equal(fast.curves, res.curves)
-        pd.testing.assert_frame_equal(fast.summary, res.summary)
+        # A SQLite file's curves are read by connectorx; a file: URI goes through the stdlib driver
+        # instead, and both must read exactly the same frame.
+        driver = load("s", store_url.replace("sqlite:///", "sqlite:///file:") + "?uri=true")
+        pd.testing.assert_frame_equal(driver.curves, res.curves)
+        pd.testing.assert_frame_equal(driver.summary, res.summary)
     with pytest.raises(GolfError, match="no sweep"):
         load("missing", store_url)
 
 
-def test_fast_reader_only_for_plain_sqlite_files():
+def test_columnar_reader_only_for_plain_sqlite_files(tmp_path, monkeypatch):
     from sqlalchemy.engine import make_url
 
-    from sweeper.store import sqlite_arrays
-    assert sqlite_arrays.snapshot_path(make_url("sqlite:////tmp/x.db")) == "/tmp/x.db"
-    assert sqlite_arrays.snapshot_path(make_url("sqlite://")) is None
-    assert sqlite_arrays.snapshot_path(make_url("sqlite:///file:x.db?mode=ro&uri=true")) is None
-    assert sqlite_arrays.snapshot_path(make_url("postgresql+psycopg://u@h/db")) is None
+    from sweeper.store.frames import sqlite_file
+    monkeypatch.chdir(tmp_path)
+    assert sqlite_file(make_url("sqlite:////tmp/x.db")) == "/tmp/x.db"
+    assert sqlite_file(make_url("sqlite:///results.db")) == str(tmp_path / "results.db")
+    assert sqlite_file(make_url("sqlite://")) is None
+    assert sqlite_file(make_url("sqlite:///file:x.db?mode=ro&uri=true")) is None
+    assert sqlite_file(make_url("postgresql+psycopg://u@h/db")) is None

@@ -1,3 +1,5 @@
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +156,28 @@ def test_load_spec_reads_a_file(tmp_path):
     p.write_text(HEAD + "variants:\n  a: {}\n")
     s = load_spec(p)
     assert s.path == str(p) and s.name == "t" and s.line("variants", "a") == 7
+
+
+# ---- golf train --set: one config from names and values, checked as specs are ----
+
+
+def test_set_values_are_checked_like_a_spec_and_name_the_field():
+    from sweeper.spec import resolve_overrides
+
+    cfg = resolve_overrides("tiny", {"compile": True, "seed": 3, "matrix_lr": 0.05,
+                                     "value_embeds": {"pattern": "mirror", "count": 2}, "remove_ve": [0]})
+    assert (cfg.compile, cfg.seed, cfg.matrix_lr) == (True, 3, 0.05)
+    assert 0 not in cfg.ve_table_of_layer() and 1 in cfg.ve_table_of_layer()  # operations, in order
+    for values, message in (({"compile": "ture"}, "--set compile: got 'ture' (expected a valid boolean)"),
+                            ({"comple": True}, "did you mean 'compile'?"),
+                            ({"seed": "x"}, "--set seed: got 'x'"),
+                            ({"remove_ve": [40]}, "--set remove_ve: layer index 40 is outside")):
+        with pytest.raises(SpecError, match=re.escape(message)):
+            resolve_overrides("tiny", values)
+
+
+def test_golf_train_set_typo_is_an_error_naming_the_field(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "cli", "train", "--set", "compile=ture"], cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "compile: got 'ture' (expected a valid boolean)" in out.stderr, out.stderr

@@ -1,8 +1,8 @@
 """Workers as real processes on a real store: concurrent claims, SIGKILL recovery, Ctrl-C and resume,
 failing runs, and the README's main job on a CPU.
 
-Queue-only tests replace training with the worker's GOLF_FAKE_TRAIN_S sleep (the issue's test
-hook); the kill, Ctrl-C and failure tests train the tiny preset for real.
+Queue-only tests give the workers a stand-in trainer from tests/fake_trainer.py (`--train
+fake_trainer:in_10ms`); the kill, Ctrl-C and failure tests train the tiny preset for real.
 """
 import json
 import os
@@ -27,7 +27,8 @@ SHORT = dict(iterations=6, warmdown_iters=2, val_loss_every=2, train_log_every=1
 
 
 def _env(**extra) -> dict:
-    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", **extra}
+    # tests/ on the path: workers import the stand-in trainers of fake_trainer.py from there.
+    return {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}", "OMP_NUM_THREADS": "1", **extra}
 
 
 def _golf(*args, cwd, env=None, timeout=300) -> subprocess.CompletedProcess:
@@ -82,9 +83,9 @@ def test_four_workers_claim_200_runs_exactly_once(store_url, tmp_path):
     config = TrainConfig.preset("tiny", iterations=2, val_loss_every=1)
     store.enqueue_many("q", [dict(variant=f"v{i % 10}", seed=i, key=f"k{i}", config=config.replace(seed=i).to_dict())
                              for i in range(200)])
-    env = _env(GOLF_FAKE_TRAIN_S="0.01")
     logs = [open(tmp_path / f"w{i}.log", "w+") for i in range(4)]
-    procs = [_worker(store_url, f"w{i}", "--sweep", "q", "--exit-when-idle", "--poll", "0.2", env=env, log=logs[i])
+    procs = [_worker(store_url, f"w{i}", "--sweep", "q", "--exit-when-idle", "--poll", "0.2",
+                     "--train", "fake_trainer:in_10ms", log=logs[i])
              for i in range(4)]
     assert [p.wait(timeout=240) for p in procs] == [0, 0, 0, 0]
     text = "".join(Path(f.name).read_text() for f in logs)
@@ -219,8 +220,8 @@ def test_detached_sweep_is_run_by_golf_worker(tmp_path):
     spec = _write_spec(tmp_path / "d.yaml", "detached", {"baseline": {}, "vr": {"value_residual": True}}, seeds=2)
     url = f"sqlite:///{tmp_path / 'r.db'}"
     assert _golf("sweep", str(spec), "--detach", "--db", url, cwd=tmp_path).returncode == 0
-    out = _golf("worker", "--db", url, "--workers", "2", "--exit-when-idle", cwd=tmp_path,
-                env=_env(GOLF_FAKE_TRAIN_S="0.2"))
+    out = _golf("worker", "--db", url, "--workers", "2", "--exit-when-idle", "--train", "fake_trainer:in_200ms",
+                cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert Store(url).status_counts("detached") == {"detached": {"finished": 4}}
     status = _golf("status", "--db", url, cwd=tmp_path)
@@ -234,7 +235,7 @@ def test_cancel_stops_a_running_run_within_a_heartbeat(tmp_path):
     store.enqueue_many("c", [dict(variant="base", seed=0, key="k", config=config.to_dict())])
     log = open(tmp_path / "w.log", "w+")
     worker = _worker(url, "w", "--sweep", "c", "--lease", "2", "--exit-when-idle", "--poll", "0.2",
-                     env=_env(GOLF_FAKE_TRAIN_S="60"), log=log)
+                     "--train", "fake_trainer:in_60s", log=log)
     _wait_for(lambda: store.status_counts("c").get("c", {}).get("running"), 60, "the run to start")
     started = time.monotonic()
     assert _golf("cancel", "c", "--db", url, cwd=tmp_path).returncode == 0
@@ -257,3 +258,33 @@ def test_bad_spec_is_named_and_changes_nothing_in_the_store(tmp_path):
     assert f"{bad}:5: variant 'deep'" in out.stderr and "outside a model of 16 layers" in out.stderr
     assert store.get_sweep("bad") is None and not store.list_runs("bad")
     assert [(r.id, r.status) for r in store.list_runs("good")] == before
+
+
+# ---- the worker with an injected train function, in this process ----
+def test_worker_trains_with_the_train_function_it_is_given(tmp_path):
+    from fake_trainer import instant
+    from sweeper.run.worker import Worker, WorkerOptions
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    store = Store(url)
+    configs = [TrainConfig.preset("tiny", seed=s, iterations=4, val_loss_every=2) for s in (0, 1)]
+    store.enqueue_many("inj", [dict(variant="v", seed=c.seed, key=c.run_key(), config=c.to_dict()) for c in configs])
+    seen = []
+
+    def train(config, on_event, out_dir):
+        seen.append((config, out_dir))
+        return instant(config, on_event, out_dir)
+
+    options = WorkerOptions(db=url, name="w", sweep="inj", exit_when_idle=True, poll_s=0.1, flush_s=0.05,
+                            runs_dir=tmp_path / "runs")
+    assert Worker(options, train=train).run() == 2
+    assert [c for c, _ in seen] == configs  # the stored configs, in queue order
+    assert all(out.parent.parent == tmp_path / "runs" / "inj" for _, out in seen)
+    runs = store.list_runs("inj")
+    assert all(r.status == "finished" and r.finals["val_loss"] is not None for r in runs)
+    assert sorted(store.curves_frame("inj").step) == [2, 2, 4, 4]
+
+
+def test_bad_train_path_is_one_clear_error(tmp_path):
+    out = _golf("worker", "--db", f"sqlite:///{tmp_path / 'r.db'}", "--train", "no_such_module:train", cwd=tmp_path)
+    assert out.returncode == 2 and "--train 'no_such_module:train': No module named 'no_such_module'" in out.stderr

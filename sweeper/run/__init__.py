@@ -1,5 +1,6 @@
-"""A sweep in motion: launchers (local processes, Ray) start workers that claim runs from the
-store and train them with `model.train`; the cost estimate and the live terminal views.
+"""A sweep in motion: sweep.py plans it (name, seed-major runs, what is left) and picks a launcher
+(local processes, Ray; one `Launcher` protocol) whose workers claim runs from the store and train
+them with `model.train`; the cost estimate and the terminal views (live, status, show).
 
 May import sweeper.spec, sweeper.store, sweeper.errors and model; never sweeper.report.
 """

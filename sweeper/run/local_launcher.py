@@ -22,10 +22,12 @@ from sweeper.store import Store
 
 @dataclass(frozen=True)
 class WorkerSlot:
-    """One worker process to start: its name, the environment that pins its device(s)."""
+    """One worker process to start: its name, the environment that pins its device(s), and the
+    CPU threads its torch may use (None: torch's default, as on a GPU)."""
     name: str
     device: str  # e.g. "gpu 0", "gpus 0,1", "cpu x2"
     env: dict = field(default_factory=dict)
+    threads: Optional[int] = None
 
 
 def visible_gpus() -> list[str]:
@@ -60,19 +62,31 @@ def plan_slots(workers: Optional[int] = None, gpus_per_run: int = 1, gpus: Optio
     cores = os.cpu_count() or 1
     n = workers or max(cores // gpus_per_run, 1)
     threads = max(cores // (n * gpus_per_run), 1)
-    # CUDA hidden so a CPU slot never grabs a GPU that another process owns.
+    # CUDA hidden so a CPU slot never grabs a GPU that another process owns; OMP_NUM_THREADS for
+    # the OpenMP libraries the child loads, --threads (from `threads`) for torch itself.
     return [WorkerSlot(f"{host}-cpu{i}", f"cpu x{threads}",
-                       {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}) for i in range(n)]
+                       {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads)}, threads) for i in range(n)]
 
 
 class LocalLauncher:
     """Starts, watches and stops the worker processes of one machine."""
 
     def __init__(self, db: str, slots: list[WorkerSlot], sweep: Optional[str] = None, lease_s: float = 60.0,
-                 log_dir: Optional[Path] = None, runs_dir: Path = Path(".golf/runs"), exit_when_idle: bool = True):
+                 log_dir: Optional[Path] = None, runs_dir: Path = Path(".golf/runs"), exit_when_idle: bool = True,
+                 train: Optional[str] = None):
         self.db, self.slots, self.sweep, self.lease_s = db, slots, sweep, lease_s
         self.log_dir, self.runs_dir, self.exit_when_idle = log_dir, runs_dir, exit_when_idle
+        self.train = train  # module:function for the workers (None: model.train)
         self.procs: list[subprocess.Popen] = []
+
+    def connect(self) -> list[WorkerSlot]:
+        """This machine's slots (fixed when the launcher was made)."""
+        return self.slots
+
+    def describe(self) -> str:
+        """One line for the terminal: the workers' devices and where their logs are."""
+        logs = f"; logs in {self.log_dir}/" if self.log_dir is not None else ""
+        return f"{len(self.slots)} worker(s): {', '.join(s.device for s in self.slots)}{logs}"
 
     def start(self) -> None:
         """Start one worker process per slot (logs under log_dir, else this terminal)."""
@@ -83,6 +97,8 @@ class LocalLauncher:
                    "--lease", str(self.lease_s), "--runs-dir", str(self.runs_dir)]
             cmd += ["--sweep", self.sweep] if self.sweep else []
             cmd += ["--exit-when-idle"] if self.exit_when_idle else []
+            cmd += ["--threads", str(slot.threads)] if slot.threads else []
+            cmd += ["--train", self.train] if self.train else []
             out = open(self.log_dir / f"{slot.name}.log", "a") if self.log_dir is not None else None
             try:
                 self.procs.append(subprocess.Popen(cmd, env={**os.environ, **slot.env}, stdout=out,

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 
 from sweeper.errors import GolfError
 from sweeper.run.local_launcher import WorkerSlot
+from sweeper.run.worker import DEFAULT_TRAIN
 from sweeper.store import Store
 
 log = logging.getLogger("golf.ray")
@@ -57,17 +58,16 @@ def absolute_db_url(db: str) -> str:
 
 # ---- the task body: runs on a cluster node ----
 def train_run_task(db: str, run_id: str, name_prefix: str, lease_s: float, poll_s: float, runs_dir: str,
-                   wait_s: float, threads: Optional[int]) -> str:
-    """Train one run through the store's queue inside a Ray worker process; returns the run's
-    final status. The worker's name ends with this process's pid, so `golf runs` (and tests) can
-    tell which process holds a run."""
-    from sweeper.run.worker import Worker, WorkerOptions
+                   wait_s: float, threads: Optional[int], train: str) -> str:
+    """Train one run through the store's queue inside a Ray worker process, with the train
+    function at import path `train`; returns the run's final status. The worker's name ends with
+    this process's pid, so `golf runs` (and tests) can tell which process holds a run."""
+    from sweeper.run.worker import Worker, WorkerOptions, import_train
 
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name_prefix} %(levelname)s %(message)s")
-    if threads:  # read by the worker when it sets torch's thread count
-        os.environ["OMP_NUM_THREADS"] = str(threads)
     name = f"{name_prefix}-{socket.gethostname()}-{os.getpid()}"
-    worker = Worker(WorkerOptions(db=db, name=name, lease_s=lease_s, poll_s=poll_s, runs_dir=Path(runs_dir)))
+    worker = Worker(WorkerOptions(db=db, name=name, lease_s=lease_s, poll_s=poll_s, runs_dir=Path(runs_dir)),
+                    import_train(train), threads)
     try:
         # ray.cancel() reaches the task as SIGINT, which run_one turns into giving the run back.
         return worker.run_one(run_id, wait_s)
@@ -83,11 +83,12 @@ class RayLauncher:
     def __init__(self, db: str, sweep: str, run_ids: Optional[list[str]] = None, address: Optional[str] = None,
                  gpus_per_run: int = 1, cpus_per_run: Optional[int] = None, lease_s: float = 60.0,
                  poll_s: float = 2.0, runs_dir: Path = Path(".golf/runs"), max_retries: int = 3,
-                 wait_s: float = DEFAULT_WAIT_S):
+                 wait_s: float = DEFAULT_WAIT_S, train: Optional[str] = None):
         self.db, self.sweep, self.run_ids, self.address = absolute_db_url(db), sweep, run_ids, address
         self.gpus_per_run, self.cpus_per_run = gpus_per_run, cpus_per_run or max(gpus_per_run, 1)
         self.lease_s, self.poll_s, self.runs_dir = lease_s, poll_s, Path(runs_dir).resolve()
         self.max_retries, self.wait_s = max_retries, wait_s
+        self.train = train or DEFAULT_TRAIN  # module:function, imported by each task
         # Names the workers of this launcher's tasks, so stop() releases only runs they hold.
         self.name_prefix = f"ray-{uuid.uuid4().hex[:6]}"
         self.refs: dict = {}  # ObjectRef -> run id
@@ -124,7 +125,7 @@ class RayLauncher:
             where = n.get("NodeManagerAddress", "?")
             device = (("gpus x%d" % per_run if per_run > 1 else "gpu") if self.use_gpus else f"cpu x{threads}")
             for i in range(int(n["Resources"].get(need, 0) // per_run)):
-                slots.append(WorkerSlot(f"{where}/{i}", f"{device} @{where}", {"OMP_NUM_THREADS": str(threads)}))
+                slots.append(WorkerSlot(f"{where}/{i}", f"{device} @{where}", threads=threads))
         if not slots:
             have = ", ".join(f"{n.get('NodeManagerAddress')}: {n['Resources'].get(need, 0):g}" for n in nodes)
             raise GolfError(f"runs ask for {per_run} {need}(s) each but no node of the Ray cluster has that many "
@@ -154,14 +155,14 @@ class RayLauncher:
                 store.close()
         resources = (dict(num_gpus=self.gpus_per_run, num_cpus=1) if self.use_gpus
                      else dict(num_gpus=0, num_cpus=self.cpus_per_run))
-        threads = int(self.slots[0].env["OMP_NUM_THREADS"])
+        threads = self.slots[0].threads
         # retry_exceptions stays off: a run's own failure is recorded by the worker, never retried
         # by Ray; only a dead worker process (or node) makes Ray run the task again.
         task = ray.remote(max_retries=self.max_retries, retry_exceptions=False, **resources)(train_run_task)
         for run_id in self.run_ids:
             ref = task.options(name=f"golf:{self.sweep}:{run_id}").remote(
                 self.db, run_id, self.name_prefix, self.lease_s, self.poll_s, str(self.runs_dir), self.wait_s,
-                threads)
+                threads, self.train)
             self.refs[ref] = run_id
 
     def _pending(self) -> list:
@@ -220,18 +221,3 @@ class RayLauncher:
         if self._owns_ray and self._ray is not None and self._ray.is_initialized():
             self._ray.shutdown()
         self._owns_ray = False
-
-
-def run_with_ray(db_url: str, sweep: str, run_ids: Optional[list[str]] = None, address: Optional[str] = None,
-                 lease_s: float = 60.0, **options) -> dict[str, object]:
-    """Run `run_ids` of `sweep` (default: its queued and running runs) as Ray tasks and wait for
-    them; returns each run's final status (or the error of a task Ray gave up on). `options` are
-    RayLauncher's: gpus_per_run, cpus_per_run, poll_s, runs_dir, max_retries, wait_s."""
-    launcher = RayLauncher(db_url, sweep, run_ids, address=address, lease_s=lease_s, **options)
-    launcher.start()
-    try:
-        launcher.wait()
-    except KeyboardInterrupt:
-        launcher.stop()
-        raise
-    return launcher.results

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from model.config import TrainConfig
-from sweeper.run.live_view import format_value
+from sweeper.run.status_view import format_value
 from sweeper.store import FINAL_COLUMNS, RunRecord
 
 _PROVENANCE = ("sweep", "variant", "seed", "status", "attempts", "max_attempts", "worker", "host", "device",

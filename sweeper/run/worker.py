@@ -1,11 +1,13 @@
 """A worker: claims runs from the store's queue and trains them one after another.
 
     python -m sweeper.run.worker --db URL [--sweep NAME] [--name NAME] [--exit-when-idle]
+                                 [--threads N] [--train module:function]
 
 One worker process owns one device (the launcher sets CUDA_VISIBLE_DEVICES) and lives for the
-whole sweep, so torch is imported once, not once per run. For each claimed run it calls
-`model.train(config, on_event)` in-process, or `torchrun -m model` when the config asks for
-`gpus_per_run > 1`. Events go to a writer thread that batches eval rows into the store and renews
+whole sweep, so torch is imported once, not once per run. For each claimed run it calls its train
+function (`model.train(config, on_event, out_dir)`, or another with that signature given by
+import path) in-process, or `torchrun -m model` when the config asks for `gpus_per_run > 1`.
+Events go to a writer thread that batches eval rows into the store and renews
 the run's lease, so the training loop never waits on the database.
 
 Stopping: SIGINT / SIGTERM give the running attempt back to the queue (its evals flushed first)
@@ -16,6 +18,7 @@ took it) abandons the run without writing anything more for it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -33,13 +36,14 @@ from typing import Callable, Optional
 
 from model.config import TrainConfig
 from model.events import Eval, Final, TrainingError, TrainStep
+from sweeper.errors import GolfError
 from sweeper.store import RunRecord, Store
 
 log = logging.getLogger("golf.worker")
 
-# Test hook (the issue allows it): replace training with a sleep of this many seconds that emits
-# synthetic events, so queue tests can push hundreds of runs through real worker processes.
-FAKE_TRAIN_ENV = "GOLF_FAKE_TRAIN_S"
+# model.train's signature: (config, on_event, out_dir) -> Final.
+TrainFn = Callable[[TrainConfig, Callable, Path], Final]
+DEFAULT_TRAIN = "model:train"
 
 
 class RunAborted(Exception):
@@ -175,31 +179,36 @@ def train_with_torchrun(config: TrainConfig, on_event: Callable, out_dir: Path) 
     return final
 
 
-def fake_train(config: TrainConfig, on_event: Callable, out_dir: Path) -> Final:
-    """Test hook: sleep GOLF_FAKE_TRAIN_S seconds over `iterations` steps, emitting synthetic
-    TrainStep/Eval events (so aborts and Ctrl-C land mid-run) and honouring debug_nan_at_step."""
-    total_s, steps = float(os.environ[FAKE_TRAIN_ENV]), config.iterations
-    loss = lambda step: 7.0 * (0.99 ** step) + 0.001 * config.seed
-    for step in range(1, steps + 1):
-        time.sleep(total_s / steps)
-        if step == config.debug_nan_at_step:
-            raise TrainingError(f"non-finite training loss nan at step {step}")
-        on_event(TrainStep(step, steps, loss(step), step * total_s / steps, 1000 * total_s / steps))
-        if config.val_loss_every and (step % config.val_loss_every == 0 or step == steps):
-            on_event(Eval(step, steps, step * total_s / steps, loss(step), loss(step) / 2.0, step * 1000))
-    final = Final(steps, total_s, 1000 * total_s / steps, 1, 0.0, loss(steps), loss(steps) / 2.0,
-                  loss(steps), loss(steps) / 2.0, 1, False)
-    on_event(final)
-    return final
+def import_train(path: str) -> TrainFn:
+    """The train function named by `module:function` (e.g. model:train), or GolfError."""
+    module, sep, name = path.partition(":")
+    if not sep or not module or not name:
+        raise GolfError(f"--train {path!r}: expected module:function, e.g. {DEFAULT_TRAIN}")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise GolfError(f"--train {path!r}: {exc}") from None
+    if not callable(fn):
+        raise GolfError(f"--train {path!r}: not a function")
+    return fn
 
 
 # ---- the worker loop ----
 class Worker:
     """Claims and trains runs until stopped (or, with exit_when_idle, until the queue is empty
-    and no other worker holds a run that might come back)."""
+    and no other worker holds a run that might come back).
 
-    def __init__(self, options: WorkerOptions):
+    `train` trains one single-device run (default: the training core in this process); runs with
+    gpus_per_run > 1 always go to torchrun. `threads` sets torch's CPU thread count for this
+    process (None: leave torch's default)."""
+
+    def __init__(self, options: WorkerOptions, train: TrainFn = train_in_process, threads: Optional[int] = None):
         self.options = options
+        self.train = train
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
         self.store = Store(options.db)
         self.info = _environment_info()
         self.stopping = False
@@ -212,9 +221,9 @@ class Worker:
             raise WorkerStop(signal.Signals(signum).name)
 
     def run(self) -> int:
-        """Loop until stopped; returns the number of runs this worker finished."""
-        signal.signal(signal.SIGINT, self._on_signal)
-        signal.signal(signal.SIGTERM, self._on_signal)
+        """Loop until stopped; returns the number of runs this worker finished. The caller's
+        SIGINT/SIGTERM handlers are restored on return."""
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         finished = 0
         log.info("worker %s up (%s), store %s", self.options.name, self.info.get("device"), self.store.url)
         try:
@@ -233,6 +242,9 @@ class Worker:
                 finished += self._execute(run)
         except WorkerStop:
             pass
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         log.info("worker %s stops after %d finished run(s)", self.options.name, finished)
         self.store.close()
         return finished
@@ -291,8 +303,7 @@ class Worker:
             self.store.fail_attempt(run.id, run.attempts, f"invalid stored config: {exc}", retry=False)
             log.error("%s: invalid stored config: %s", tag, exc)
             return 0
-        train = (fake_train if os.environ.get(FAKE_TRAIN_ENV)
-                 else train_with_torchrun if config.gpus_per_run > 1 else train_in_process)
+        train = train_with_torchrun if config.gpus_per_run > 1 else self.train
         out_dir = self.options.runs_dir / run.sweep / run.id / f"attempt{run.attempts}"
         writer = _AttemptWriter(self.store, run, self.options.lease_s, self.options.flush_s)
         writer.start()
@@ -332,9 +343,6 @@ def _environment_info() -> dict:
 
     import torch
 
-    threads = os.environ.get("OMP_NUM_THREADS")
-    if threads:
-        torch.set_num_threads(int(threads))
     if torch.cuda.is_available():
         visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0")
         device = f"cuda:{visible} {torch.cuda.get_device_name(0)}"
@@ -374,11 +382,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between claims when idle")
     parser.add_argument("--runs-dir", type=Path, default=Path(".golf/runs"))
     parser.add_argument("--exit-when-idle", action="store_true")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument("--train", default=DEFAULT_TRAIN,
+                        help=f"train function as module:function (default {DEFAULT_TRAIN})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.name} %(levelname)s %(message)s")
+    try:
+        train = import_train(args.train)
+    except GolfError as exc:
+        parser.error(str(exc))
     options = WorkerOptions(db=args.db, name=args.name, sweep=args.sweep, lease_s=args.lease,
                             poll_s=args.poll, exit_when_idle=args.exit_when_idle, runs_dir=args.runs_dir)
-    Worker(options).run()
+    Worker(options, train, args.threads).run()
     return 0
 
 

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Optional, get_type_hints
 
 import yaml
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
-                      StrictInt, ValidationError, create_model, model_validator)
+                      StrictInt, TypeAdapter, ValidationError, create_model, model_validator)
 from pydantic_core import PydanticCustomError
 
 from model.config import PRESETS, TrainConfig
@@ -275,6 +275,37 @@ def load_spec(path: str | Path) -> Spec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read spec ({getattr(exc, 'strerror', None) or exc})") from None
     return parse_spec(text, str(path))
+
+
+# ---- one config from names and values (golf train --set) ----
+_SEED = TypeAdapter(StrictInt)
+
+
+
+def resolve_overrides(base: str, overrides: dict[str, Any], source: str = "--set") -> TrainConfig:
+    """The preset `base` with TrainConfig fields (or operations) set by name, checked exactly as a
+    spec's `config:` block is: the same pydantic types, the same operations, the same messages.
+    Values are already typed (parse text with YAML, as a spec file is). `seed` may be set here."""
+    values = dict(overrides)
+    seed = values.pop("seed", None)
+    try:
+        ops = Operations.model_validate(values)
+        _SEED.validate_python(seed if seed is not None else 0)
+    except ValidationError as exc:
+        error = exc.errors()[0]  # described as a spec's config block would be, less its name
+        _, msg = _describe({**error, "loc": ("config", *(error["loc"] or ("seed",)))})
+        raise SpecError(f"{source} {msg.removeprefix('config.')}") from None
+    try:
+        cfg = TrainConfig.preset(base)
+    except ValueError as exc:
+        raise SpecError(f"--base: {exc}") from None
+    for op, arg in ops.items():
+        try:
+            cfg = apply_op(cfg, op, arg)
+        except (ValueError, TypeError) as exc:
+            msg = str(exc)
+            raise SpecError(f"{source} {msg if msg.startswith(op) else f'{op}: {msg}'}") from None
+    return cfg if seed is None else cfg.replace(seed=seed)
 
 
 # ---- expansion ----

@@ -1,16 +1,19 @@
 """The store's schema: tables, the run_summary view and the columns other modules name.
 
-One module so that the schema is read in one place; migrations (sweeper/store/migrations/) move
-stored databases to it.
+One module so that the schema is read in one place; the Alembic revisions under
+sweeper/store/migrations/versions/ move stored databases to it (a change here needs one), and a
+test checks that running them all yields exactly these tables.
 """
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, UniqueConstraint)
 
-# 2: runs.live_* progress columns, runs.artifact_path, runs.queue_pos, table `attempts`.
-# 3: sweeps.baseline, runs.step_budget; run_summary gains ttt_s, reached, steps_to_threshold, step_budget.
-SCHEMA_VERSION = 3
+# Written to golf_meta by the newest revision under migrations/versions/ (a golf from before Alembic
+# reads it and refuses a store it does not understand). 1: sweeps, runs, evals. 2: runs.live_*
+# progress columns, runs.artifact_path, runs.queue_pos, table `attempts`. 3: stable run keys.
+# 4: sweeps.baseline, runs.step_budget; run_summary gains ttt_s, reached, steps_to_threshold, step_budget.
+SCHEMA_VERSION = 4
 DEFAULT_MAX_ATTEMPTS = 3
 
 FINAL_COLUMNS = ("steps", "train_time_s", "step_avg_ms", "num_params", "peak_memory_mib", "val_loss",

@@ -1,0 +1,56 @@
+"""Imported runs (golf import): one upsert per log run, idempotent by (sweep, import key).
+
+An imported run has source='import' and status 'finished' when the log has final metrics or at
+least one eval, else 'failed' (its error says the log had no results). Re-importing a changed
+log (new content hash) replaces the run's curve; an unchanged one is left alone.
+"""
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+from sqlalchemy import delete, func, insert, select, update
+
+from sweeper.store.engine import Database, retry_transient, utc_now
+from sweeper.store.records import eval_row, run_id_for, step_budget
+from sweeper.store.schema import FINAL_COLUMNS, evals_t, runs_t, sweeps_t
+
+
+class ImportOps:
+    """Store methods of `golf import`. Needs `self.db` (a Database)."""
+
+    db: Database
+
+    @retry_transient
+    def upsert_imported_run(self, sweep: str, import_key: str, content_hash: str, variant: str,
+                            seed: Optional[int], evals: list[dict], final: dict, source_path: str,
+                            config: Optional[dict] = None) -> str:
+        """Store one imported run; same key+hash -> 'unchanged', new hash -> 'replaced', else 'added'."""
+        finals = {k: final.get(k) for k in FINAL_COLUMNS if final.get(k) is not None}
+        status = "finished" if (finals or evals) else "failed"
+        values = dict(sweep=sweep, variant=variant, seed=seed, config=json.dumps(config or {}, sort_keys=True),
+                      status=status, attempts=1, max_attempts=1, source="import", source_path=source_path,
+                      import_key=import_key, content_hash=content_hash, finished_at=utc_now(),
+                      step_budget=step_budget(config or {}),
+                      error=None if status == "finished" else "imported log has no evals and no final metrics",
+                      **{c: finals.get(c) for c in FINAL_COLUMNS})
+        with self.db.write(f"store imported run {import_key!r} ({source_path})") as conn:
+            if conn.execute(select(sweeps_t.c.name).where(sweeps_t.c.name == sweep)).first() is None:
+                conn.execute(insert(sweeps_t).values(name=sweep, created_at=utc_now()))
+            row = conn.execute(select(runs_t.c.id, runs_t.c.content_hash).where(
+                runs_t.c.sweep == sweep, runs_t.c.import_key == import_key)).first()
+            if row is not None and row.content_hash == content_hash:
+                return "unchanged"
+            if row is not None:
+                run_id, outcome = row.id, "replaced"
+                conn.execute(delete(evals_t).where(evals_t.c.run_id == run_id))
+                conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
+            else:
+                run_id, outcome = run_id_for(sweep, "import", import_key), "added"
+                # queue_pos keeps the import order, so "the first variant imported" is well defined
+                pos = conn.execute(select(func.coalesce(func.max(runs_t.c.queue_pos), -1))
+                                   .where(runs_t.c.sweep == sweep)).scalar() + 1
+                conn.execute(insert(runs_t).values(id=run_id, created_at=utc_now(), queue_pos=pos, **values))
+            if evals:
+                conn.execute(insert(evals_t), [eval_row(run_id, 1, e) for e in evals])
+            return outcome
