@@ -166,12 +166,15 @@ class Store:
 
     def _migrate(self, conn, version: int) -> None:
         """Bring an older golf's database up to SCHEMA_VERSION in place (same transaction)."""
-        if version < 2:  # columns added in 2; the `attempts` table came with create_all
-            have = {c["name"] for c in inspect(conn).get_columns("runs")}
-            for column in runs_t.columns:
-                if column.name not in have:
-                    kind = column.type.compile(dialect=conn.dialect)
-                    conn.execute(text(f"ALTER TABLE runs ADD COLUMN {column.name} {kind}"))
+        if version < 3:  # columns added in 2 and 3; the `attempts` table came with create_all
+            for table in (runs_t, evals_t):
+                have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in have:
+                        kind = column.type.compile(dialect=conn.dialect)
+                        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+            # run_summary lists the final columns by name: rebuilt by the caller with the new ones.
+            conn.execute(text("DROP VIEW IF EXISTS run_summary"))
         conn.execute(update(meta_table).where(meta_table.c.key == "schema_version")
                      .values(value=str(SCHEMA_VERSION)))
 
