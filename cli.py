@@ -470,26 +470,25 @@ def report_command(
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[str], typer.Argument(help="Log files, folders or globs (one run per file, or a markdown collection).")],
+    paths: Annotated[list[str], typer.Argument(help="Log files, folders (walked for .log/.txt/.md/.out) or globs.")],
     sweep: Annotated[str, typer.Option(help="Sweep the imported runs belong to (created if new).")],
     fmt: Annotated[str, typer.Option("--format", help="auto|modded|golf|markdown (auto sniffs each file).")] = "auto",
     header_level: Annotated[int, typer.Option(help="Markdown header depth that starts a run (## = 2).")] = 2,
     variant_from: Annotated[Optional[str], typer.Option(help="Regex on file names with named groups 'variant' and 'seed'.")] = None,
     db: Annotated[Optional[str], typer.Option(help="Store URL (default: sqlite results.db).")] = None,
 ) -> None:
-    """Bring existing modded-nanogpt / parameter-golf logs into the store (idempotent)."""
+    """Bring existing modded-nanogpt / parameter-golf logs into the store (idempotent; folders are walked)."""
 
     from sweeper.importer import import_paths
+    from sweeper.importer.summary_view import summary_tables
     from sweeper.store import Store
 
     summary = import_paths(Store(db), sweep, paths, fmt=fmt, header_level=header_level, variant_from=variant_from)
-    for issue in summary.issues:
-        err_console.print(f"[yellow]skipped[/] {escape(str(issue))}", highlight=False, soft_wrap=True)
+    for warning in summary.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     for error in summary.errors:
         err_console.print(f"[bold red]error:[/] {escape(error)}", highlight=False, soft_wrap=True)
-    console.print(f"files:{len(summary.files)} runs:{summary.runs} added:{summary.added} "
-                  f"replaced:{summary.replaced} unchanged:{summary.unchanged} evals:{summary.evals} "
-                  f"skipped_lines:{len(summary.issues)} errors:{len(summary.errors)}", soft_wrap=True)
+    console.print(summary_tables(summary, sweep))
     if summary.errors and summary.runs == 0:
         raise typer.Exit(2)
 

@@ -10,7 +10,8 @@ API (stable; other modules code against it):
     .get_sweep(name) -> SweepRecord | None
     .list_sweeps() -> list[SweepRecord]
     .upsert_imported_run(sweep, import_key, content_hash, variant, seed, evals, final,
-                         source_path, config=None) -> 'added' | 'unchanged' | 'replaced'
+                         source_path, config=None, extra_finals=None)
+        -> ('added' | 'unchanged' | 'grown' | 'replaced' | 'alias', evals written)
     .runs_frame(sweep) -> DataFrame   # one row per run: run_id, sweep, variant, seed, status,
                                       # attempts, source + FINAL_COLUMNS
     .curves_frame(sweep) -> DataFrame # run_id, variant, seed, attempt, step, train_time_s,
@@ -293,14 +294,19 @@ class Store:
     @_retry_transient
     def upsert_imported_run(self, sweep: str, import_key: str, content_hash: str, variant: str,
                             seed: Optional[int], evals: list[dict], final: dict, source_path: str,
-                            config: Optional[dict] = None) -> str:
-        """Store one imported run; same key+hash -> 'unchanged', new hash -> 'replaced', else 'added'."""
+                            config: Optional[dict] = None, extra_finals: Optional[dict] = None) -> tuple[str, int]:
+        """Store one imported run -> (outcome, evals written). Outcomes: 'unchanged' (same key and
+        content), 'grown' (same key; the stored curve is a prefix of the new one, as when a live
+        log is imported again: only the new evals are added), 'replaced' (same key, other content),
+        'alias' (new key, but this content is stored under another key of the sweep: the key is
+        added to that run's config 'aliases'), 'added'."""
         finals = {k: final.get(k) for k in FINAL_COLUMNS if final.get(k) is not None}
         status = "finished" if (finals or evals) else "failed"
         values = dict(sweep=sweep, variant=variant, seed=seed, config=json.dumps(config or {}, sort_keys=True),
                       status=status, attempts=1, max_attempts=1, source="import", source_path=source_path,
                       import_key=import_key, content_hash=content_hash, finished_at=_now(),
                       error=None if status == "finished" else "imported log has no evals and no final metrics",
+                      extra_finals=json.dumps(extra_finals, sort_keys=True) if extra_finals else None,
                       **{c: finals.get(c) for c in FINAL_COLUMNS})
         try:
             with self._tx() as conn:
@@ -309,19 +315,39 @@ class Store:
                 row = conn.execute(select(runs_t.c.id, runs_t.c.content_hash).where(
                     runs_t.c.sweep == sweep, runs_t.c.import_key == import_key)).first()
                 if row is not None and row.content_hash == content_hash:
-                    return "unchanged"
-                if row is not None:
-                    run_id, outcome = row.id, "replaced"
-                    conn.execute(delete(evals_t).where(evals_t.c.run_id == run_id))
-                    conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
-                else:
-                    run_id, outcome = _run_id(sweep, "import", import_key), "added"
+                    return "unchanged", 0
+                if row is None:
+                    same = conn.execute(select(runs_t.c.id, runs_t.c.config).where(
+                        runs_t.c.sweep == sweep, runs_t.c.content_hash == content_hash)).first()
+                    if same is not None:
+                        self._add_alias(conn, same.id, same.config, import_key)
+                        return "alias", 0
+                    run_id = _run_id(sweep, "import", import_key)
                     conn.execute(insert(runs_t).values(id=run_id, created_at=_now(), **values))
-                if evals:
-                    conn.execute(insert(evals_t), [_eval_row(run_id, 1, e) for e in evals])
-                return outcome
+                    outcome, new_evals = "added", evals
+                else:
+                    run_id = row.id
+                    stored = conn.execute(select(*[evals_t.c[c] for c in EVAL_COLUMNS]).where(
+                        evals_t.c.run_id == run_id).order_by(evals_t.c.id)).all()
+                    if len(stored) < len(evals) and all(tuple(old) == tuple(e.get(c) for c in EVAL_COLUMNS)
+                                                        for old, e in zip(stored, evals)):
+                        outcome, new_evals = "grown", evals[len(stored):]
+                    else:
+                        outcome, new_evals = "replaced", evals
+                        conn.execute(delete(evals_t).where(evals_t.c.run_id == run_id))
+                    conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
+                if new_evals:
+                    conn.execute(insert(evals_t), [_eval_row(run_id, 1, e) for e in new_evals])
+                return outcome, len(new_evals)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot store imported run {import_key!r} ({source_path}): {exc}") from exc
+
+    @staticmethod
+    def _add_alias(conn, run_id: str, config_text: Optional[str], alias: str) -> None:
+        config = json.loads(config_text or "{}")
+        if alias not in config.get("aliases", []):
+            config["aliases"] = sorted([*config.get("aliases", []), alias])
+            conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(config=json.dumps(config, sort_keys=True)))
 
     @_retry_transient
     def add_evals(self, run_id: str, attempt: int, rows: list[dict]) -> None:
@@ -681,7 +707,8 @@ def _eval_row(run_id: str, attempt: int, e: dict) -> dict:
     row = {c: e.get(c) for c in EVAL_COLUMNS}
     if row["step"] is None:
         raise StoreError(f"eval row of run {run_id} has no 'step': {e!r}")
-    return {"run_id": run_id, "attempt": attempt, **row}
+    extra = json.dumps(e["extra"], sort_keys=True) if e.get("extra") else None
+    return {"run_id": run_id, "attempt": attempt, **row, "extra": extra}
 
 
 def _run_record(row) -> RunRecord:
