@@ -56,6 +56,8 @@ def read_run(lines: list[str], first_line_no: int, issues: FileIssues, last_is_c
             continue  # an f-string of a dumped script (`step:{step}/...`), not a logged value
         try:
             if lf.step is None:
+                if not lf.label and next(iter(lf.fields), None) == "step":
+                    raise BadValue(f"step={lf.fields['step']!r} is not N or N/M (non-negative integers)")
                 read_summary_line(lf, line, finals)
                 continue
             step = to_count("step", lf.step)

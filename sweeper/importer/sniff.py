@@ -55,4 +55,4 @@ def sniff_format(text: str) -> str:
         following = [l for l in lines[i + 1:i + 1 + 3 * _HEADER_REACH] if l.strip()][:_HEADER_REACH]
         if any(is_eval_line(l) for l in following):
             return "markdown"
-    return "golf" if "val_bpb" in text else "modded"
+    return "golf" if any("val_bpb" in l for l in lines) else "modded"
