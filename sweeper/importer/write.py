@@ -78,7 +78,7 @@ def import_paths(store, sweep: str, paths: Iterable[str], fmt: str = "auto", hea
                 config["import_notes"] = run.log.notes
             outcome, written = store.upsert_imported_run(
                 sweep, run.import_key, run.content_hash, run.variant, run.seed, run.evals, run.final,
-                run.source_path, config=config, extra_finals=run.log.extra_finals)
+                run.source_path, config=config, extra_finals=run.log.extra_finals, alias_same_content=True)
             summary.outcomes[outcome] += 1
             summary.evals += written
     summary.seconds = time.perf_counter() - started

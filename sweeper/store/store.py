@@ -10,7 +10,7 @@ API (stable; other modules code against it):
     .get_sweep(name) -> SweepRecord | None
     .list_sweeps() -> list[SweepRecord]
     .upsert_imported_run(sweep, import_key, content_hash, variant, seed, evals, final,
-                         source_path, config=None, extra_finals=None)
+                         source_path, config=None, extra_finals=None, alias_same_content=False)
         -> ('added' | 'unchanged' | 'grown' | 'replaced' | 'alias', evals written)
     .runs_frame(sweep) -> DataFrame   # one row per run: run_id, sweep, variant, seed, status,
                                       # attempts, source + FINAL_COLUMNS
@@ -294,12 +294,13 @@ class Store:
     @_retry_transient
     def upsert_imported_run(self, sweep: str, import_key: str, content_hash: str, variant: str,
                             seed: Optional[int], evals: list[dict], final: dict, source_path: str,
-                            config: Optional[dict] = None, extra_finals: Optional[dict] = None) -> tuple[str, int]:
+                            config: Optional[dict] = None, extra_finals: Optional[dict] = None,
+                            alias_same_content: bool = False) -> tuple[str, int]:
         """Store one imported run -> (outcome, evals written). Outcomes: 'unchanged' (same key and
         content), 'grown' (same key; the stored curve is a prefix of the new one, as when a live
         log is imported again: only the new evals are added), 'replaced' (same key, other content),
-        'alias' (new key, but this content is stored under another key of the sweep: the key is
-        added to that run's config 'aliases'), 'added'."""
+        'alias' (with `alias_same_content`: a new key whose content hash is already stored under
+        another key of the sweep; the key is added to that run's config 'aliases'), 'added'."""
         finals = {k: final.get(k) for k in FINAL_COLUMNS if final.get(k) is not None}
         status = "finished" if (finals or evals) else "failed"
         values = dict(sweep=sweep, variant=variant, seed=seed, config=json.dumps(config or {}, sort_keys=True),
@@ -316,12 +317,13 @@ class Store:
                     runs_t.c.sweep == sweep, runs_t.c.import_key == import_key)).first()
                 if row is not None and row.content_hash == content_hash:
                     return "unchanged", 0
-                if row is None:
+                if row is None and alias_same_content:
                     same = conn.execute(select(runs_t.c.id, runs_t.c.config).where(
                         runs_t.c.sweep == sweep, runs_t.c.content_hash == content_hash)).first()
                     if same is not None:
                         self._add_alias(conn, same.id, same.config, import_key)
                         return "alias", 0
+                if row is None:
                     run_id = _run_id(sweep, "import", import_key)
                     conn.execute(insert(runs_t).values(id=run_id, created_at=_now(), **values))
                     outcome, new_evals = "added", evals
