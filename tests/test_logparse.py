@@ -273,3 +273,68 @@ def test_non_finite_losses_are_stored_empty_and_noted(value):
     assert run.final["val_loss"] is None and run.final["quant_val_loss"] is None
     assert f"diverged: val_loss {value} from step 500 (non-finite values stored as empty)" in run.log.notes
     assert list(result.issues.kinds) == ["non-finite value"]
+
+
+# Real trainers (2026-03) that score a sliding-window eval of the int6 model and print the quantized
+# total without naming its format; made-up values.
+SLIDING_SCORED_LOG = """step:0/900 val_loss:6.9000 val_bpb:4.1000 train_time:0ms step_avg:0.01ms
+step:800/900 val_loss:2.0000 val_bpb:1.2000 train_time:600000ms step_avg:750.00ms
+final_sliding_window_float val_loss:1.9900 val_bpb:1.1900 stride:64 eval_time:1000ms
+Serialized model: 90000000 bytes
+Code size: 60000 bytes
+Total submission size: 90060000 bytes
+Serialized model int6+zstd: 15000000 bytes
+Total submission size: 15060000 bytes
+final_int6_roundtrip_exact val_loss:2.01000000 val_bpb:1.21000000
+final_int6_sliding_window val_loss:1.9700 val_bpb:1.1700 stride:64 eval_time:60000ms
+final_int6_sliding_window_exact val_loss:1.97012345 val_bpb:1.17012345
+"""
+
+
+def test_after_the_quantized_artifact_the_last_named_eval_is_scored_and_the_total_is_the_submission():
+    run = parse_text(SLIDING_SCORED_LOG, "slide.log").runs[0]
+    final, extra = run.final, run.log.extra_finals
+    # The sliding-window eval before the artifact is of the float model: kept, but not the score.
+    assert (final["quant_val_loss"], final["quant_val_bpb"]) == (1.97012345, 1.17012345)
+    assert run.log.notes[-1] == "quant_val_loss/quant_val_bpb from the last quantized eval: 'final_int6_sliding_window_exact'"
+    assert extra["final_sliding_window_float.val_bpb"] == 1.19
+    assert (final["artifact_bytes"], final["submission_bytes"], extra["raw_submission_bytes"]) == (15_000_000, 15_060_000, 90_060_000)
+
+
+def test_a_log_without_the_artifact_line_still_scores_only_quantized_names():
+    text = "\n".join(l for l in SLIDING_SCORED_LOG.splitlines() if not l.startswith("Serialized model int6"))
+    final = parse_text(text + "\n", "no-artifact.log").runs[0].final
+    assert (final["quant_val_loss"], final["quant_val_bpb"]) == (2.01, 1.21)  # the round-trip one
+    assert "submission_bytes" not in final
+
+
+def test_mlx_trainer_size_lines_and_split_code_size():
+    text = ("step:0/300 val_loss:6.9000 val_bpb:4.1000 train_time:0ms step_avg:0.01ms\n"
+            "step:1/300 train_loss:6.9000 train_time:450ms step_avg:450.00ms tok_s:18000\n"
+            "val_progress:1/3786\nval_progress:3786/3786\n"
+            "step:300/300 val_loss:3.7000 val_bpb:2.2000 train_time:295000ms step_avg:983.33ms\n"
+            "saved_model:logs/run_mlx_model.npz bytes:67000000\n"
+            "serialized_model_int8_zlib:7900000 bytes (payload:17000000 raw_pickle:17100000 payload_ratio:3.91x)\n"
+            "Code size (uncompressed): 130000 bytes\nCode size (compressed): 28000 bytes\n"
+            "final_int8_zlib_roundtrip_exact val_loss:3.71000000 val_bpb:2.21000000\n")
+    result = parse_text(text, "mlx.log")
+    assert result.error is None and not result.issues
+    run = result.runs[0]
+    assert [e["step"] for e in run.evals] == [0, 300]  # progress lines `val_progress:N/M` are not evals
+    assert run.final["artifact_bytes"] == 7_900_000 and run.final["quant_val_bpb"] == 2.21
+    extra = run.log.extra_finals
+    assert (extra["artifact_format"], extra["raw_model_bytes"]) == ("int8_zlib", 67_000_000)
+    assert (extra["code_bytes"], extra["code_bytes_uncompressed"]) == (28_000, 130_000)
+
+
+def test_progress_and_post_training_step_lines_are_not_evals():
+    # Lines seen after training in real logs: post-QAT fine-tuning steps, sliding-eval progress
+    # with `N/M windows`, TTT chunk progress `cN/M`; none of them is a point of the curve.
+    text = (modded_log(3)
+            + "post_qat step:1 loss:2.0360 elapsed:68ms\n"
+            + "  sliding_eval [  0.0%] 32/121136 windows running_bpb=1.222346\n"
+            + "tttg: c1/111 lr:0.001000 t:0.3s\n"
+            + "ttp: b777/782 bl:2.3239 bb:1.0890 rl:2.3239 rb:1.0890 dl:8452-9229 gd:0\n")
+    result = parse_text(text, "post.log")
+    assert result.error is None and not result.issues
+    assert [e["step"] for e in result.runs[0].evals] == [0, 125, 250]

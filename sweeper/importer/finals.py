@@ -18,9 +18,15 @@ from sweeper.importer.fields import BadValue, LineFields, to_count, to_float, to
 _SIZE = re.compile(r"^(Serialized model|Total submission size|Code size)\b\s*(.*?):\s*(\d+)\s*bytes\b")
 _SIZE_PREFIXES = ("Serialized model", "Total submission size", "Code size")
 # The evaluation the challenge scores: the last one on the quantized (round-tripped) model, with
-# or without test-time training; `pre-quantization ...` evaluates the float model and is not it.
+# or without test-time training or a sliding window; `pre-quantization ...` evaluates the float
+# model and is not it. Once the quantized artifact has been written (`Serialized model int6+zstd:
+# N bytes`), every later named eval is of that model whatever its name (real logs score
+# `final_int6_sliding_window` after `final_int6_roundtrip`); before it, only the name can say so.
 _SCORED = re.compile(r"quant|roundtrip|round_trip|ttt", re.I)
 _NOT_SCORED = re.compile(r"pre-?quant", re.I)
+# The MLX trainer's size line: `serialized_model_int8_zlib:7990030 bytes (payload:...)`.
+_MLX_ARTIFACT = re.compile(r"^serialized_model_(\w+)$")
+_BYTES = re.compile(r"^(\d+)\s*bytes\b")
 _METRICS = ("val_loss", "val_bpb")
 # A metric value that starts like a number is an evaluation (a bad one is reported); a word
 # (`val_bpb:enabled`) is a status line, not an evaluation.
@@ -62,6 +68,8 @@ def read_summary_line(lf: LineFields, line: str, finals: Finals) -> bool:
     f = lf.fields
     if line.startswith(_SIZE_PREFIXES):
         return _read_size(line, finals)
+    if _read_mlx_size(lf, line, finals):
+        return True
     if any(m in f and _NUMERIC_START.match(f[m]) for m in _METRICS):
         _read_named_eval(lf, finals)
         return True
@@ -89,7 +97,10 @@ def _read_size(line: str, finals: Finals) -> bool:
         raise BadValue(f"expected '<what>: N bytes', got {line[:80]!r}")
     what, qualifier, value = m.group(1), m.group(2).strip(), to_count(m.group(1), m.group(3))
     if what == "Code size":
-        finals.extra["code_bytes"] = value
+        # `Code size (uncompressed): N` / `Code size (compressed): N`: the submission counts the
+        # compressed code, so that one is code_bytes; the uncompressed size is kept beside it.
+        key = "code_bytes_uncompressed" if qualifier.strip("()") == "uncompressed" else "code_bytes"
+        finals.extra[key] = value
     elif what == "Serialized model":
         # The compressed artifact is what golf's own runs count; the raw float model is kept aside.
         if qualifier:
@@ -97,11 +108,34 @@ def _read_size(line: str, finals: Finals) -> bool:
             finals.extra["artifact_format"] = qualifier
         else:
             finals.extra["raw_model_bytes"] = value
-    elif qualifier:
-        finals.columns["submission_bytes"] = value  # parameter-golf's 16 MB rule: model + code
+    elif qualifier or "artifact_format" in finals.extra:
+        # parameter-golf's 16 MB rule: model + code. Some trainers print the quantized total
+        # without naming its format (`Total submission size: N bytes` right after `Serialized
+        # model int6+zstd: ...`); after the quantized artifact it is that total, not the raw one.
+        finals.columns["submission_bytes"] = value
     else:
         finals.extra["raw_submission_bytes"] = value
     return True
+
+
+def _read_mlx_size(lf: LineFields, line: str, finals: Finals) -> bool:
+    """The MLX trainer's `serialized_model_int8_zlib:N bytes (...)` (the quantized artifact) and
+    `saved_model:<path> bytes:N` (the raw model); False for any other line."""
+    if not lf.fields:
+        return False
+    key, value = next(iter(lf.fields.items()))
+    m = _MLX_ARTIFACT.match(key)
+    if m and not lf.label:
+        size = _BYTES.match(line[line.index(":") + 1:].strip())
+        if size is None:
+            raise BadValue(f"expected '{key}:N bytes', got {line[:80]!r}")
+        finals.columns["artifact_bytes"] = to_count(key, size.group(1))
+        finals.extra["artifact_format"] = m.group(1)
+        return True
+    if key == "saved_model" and "bytes" in lf.fields:
+        finals.extra["raw_model_bytes"] = to_count("saved_model bytes", lf.fields["bytes"])
+        return True
+    return False
 
 
 def _read_named_eval(lf: LineFields, finals: Finals) -> None:
@@ -117,7 +151,8 @@ def _read_named_eval(lf: LineFields, finals: Finals) -> None:
             finals.extra[f"{name}.{metric}"] = value
     if "eval_time" in lf.fields:
         finals.extra[f"{name}.eval_time_s"] = to_seconds("eval_time", lf.fields["eval_time"])
-    if _SCORED.search(name) and not _NOT_SCORED.search(name):
+    after_artifact = "artifact_format" in finals.extra
+    if (after_artifact or _SCORED.search(name)) and not _NOT_SCORED.search(name):
         finals.columns["quant_val_loss"] = values.get("val_loss")
         finals.columns["quant_val_bpb"] = values.get("val_bpb")
         finals.scored_from = name
