@@ -460,7 +460,7 @@ def report_command(
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[str], typer.Argument(help="Log files, folders or globs (one run per file, or a markdown collection).")],
+    paths: Annotated[list[str], typer.Argument(help="Log files, folders (walked for .log/.txt/.md/.out) or globs.")],
     sweep: Annotated[str, typer.Option(help="Sweep the imported runs belong to (created if new).")],
     fmt: Annotated[str, typer.Option("--format", help="auto|modded|golf|markdown (auto sniffs each file).")] = "auto",
     header_level: Annotated[int, typer.Option(help="Markdown header depth that starts a run (## = 2).")] = 2,
@@ -468,9 +468,10 @@ def import_command(
     threshold: Annotated[Optional[str], typer.Option(help="Store a threshold with the sweep: METRIC=VALUE, e.g. val_loss=2.92.")] = None,
     db: Annotated[Optional[str], typer.Option(help="Store URL (default: sqlite results.db).")] = None,
 ) -> None:
-    """Bring existing modded-nanogpt / parameter-golf logs into the store (idempotent)."""
+    """Bring existing modded-nanogpt / parameter-golf logs into the store (idempotent; folders are walked)."""
 
     from sweeper.importer import import_paths
+    from sweeper.importer.summary_view import summary_tables
     from sweeper.store import Store
     from sweeper.threshold import Threshold
 
@@ -483,13 +484,11 @@ def import_command(
     store.ensure_sweep(sweep, threshold_metric=chosen.metric if chosen else None,
                        threshold_value=chosen.value if chosen else None,
                        baseline=first if record is not None and record.baseline is None else None)
-    for issue in summary.issues:
-        err_console.print(f"[yellow]skipped[/] {escape(str(issue))}", highlight=False, soft_wrap=True)
+    for warning in summary.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     for error in summary.errors:
         err_console.print(f"[bold red]error:[/] {escape(error)}", highlight=False, soft_wrap=True)
-    console.print(f"files:{len(summary.files)} runs:{summary.runs} added:{summary.added} "
-                  f"replaced:{summary.replaced} unchanged:{summary.unchanged} evals:{summary.evals} "
-                  f"skipped_lines:{len(summary.issues)} errors:{len(summary.errors)}", soft_wrap=True)
+    console.print(summary_tables(summary, sweep))
     if summary.errors and summary.runs == 0:
         raise typer.Exit(2)
 

@@ -1,5 +1,9 @@
-"""`golf import` end to end: real fixture logs into a real SQLite store, idempotency, bad files."""
+"""`golf import` end to end: real fixture logs and synthetic ones into a real SQLite store:
+idempotency, grown live logs, duplicate logs as aliases, folder walking, the CLI summary, and
+`golf report` on what was imported."""
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -8,10 +12,7 @@ from pathlib import Path
 import pytest
 
 from sweeper.importer import import_paths
-
-# Explicit, named skip until the store module lands (it is written in parallel).
-store_module = pytest.importorskip("sweeper.store", reason="sweeper/store.py (Store) not present yet")
-Store = store_module.Store
+from sweeper.store import Store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VE = FIXTURES / "modded-nanogpt-value-embeddings"
@@ -22,6 +23,12 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def store(tmp_path):
     return Store(f"sqlite:///{tmp_path / 'results.db'}")
+
+
+def golf(*args):
+    # Wide enough that rich does not fold the long temporary paths inside table cells.
+    env = {**os.environ, "COLUMNS": "400"}
+    return subprocess.run([sys.executable, str(REPO / "cli.py"), *args], capture_output=True, text=True, cwd=REPO, env=env)
 
 
 def test_collections_import_with_expected_run_counts(store):
@@ -45,12 +52,14 @@ def test_naive_baseline_final_metrics_in_store(store):
     assert row["val_bpb"] == pytest.approx(1.2172)
     assert row["quant_val_bpb"] == pytest.approx(1.22436570)
     assert row["quant_val_loss"] == pytest.approx(2.07269931)
-    assert int(row["artifact_bytes"]) == 15_815_847
+    assert int(row["artifact_bytes"]) == 15_815_847 and int(row["submission_bytes"]) == 15_863_489
     assert row["step_avg_ms"] == pytest.approx(43.54) and bool(row["stopped_early"])
     assert row["source"] == "import" and int(row["seed"]) == 1337
     record, columns, _, evals = store.run_detail(row["run_id"])
     assert columns["source_path"] == str(GOLF_LOG.resolve())
-    assert record.config["submission_bytes"] == 15_863_489 and record.config["total_steps"] == 20000
+    extra = json.loads(columns["extra_finals"])
+    assert extra["total_steps"] == 20000 and extra["code_bytes"] == 47642 and extra["stop_reason"] == "wallclock_cap"
+    assert record.config["import_format"] == "golf"
     assert len(evals) == 70 and evals[-1]["val_bpb"] == pytest.approx(1.2172)
 
 
@@ -70,6 +79,39 @@ def test_reimport_adds_nothing_and_changed_run_replaces_only_it(store, tmp_path)
     assert len(store.runs_frame("ve")) == 57
 
 
+def test_live_log_that_grew_adds_only_its_new_evals(store, tmp_path):
+    lines = GOLF_LOG.read_text().splitlines(keepends=True)
+    half = next(i for i, l in enumerate(lines) if l.startswith("step:6000/20000 val_loss"))
+    live = tmp_path / "live.log"
+    live.write_text("".join(lines[: half + 1]))
+    first = import_paths(store, "live", [str(live)])
+    stored = store.curves_frame("live")
+    live.write_text("".join(lines))
+    grown = import_paths(store, "live", [str(live)])
+    assert (first.evals, grown.outcomes["grown"], grown.evals) == (31, 1, 70 - 31)
+    curve = store.curves_frame("live").sort_values("step")
+    assert len(curve) == 70 and curve["step"].is_unique
+    assert curve.head(31)["val_loss"].tolist() == stored.sort_values("step")["val_loss"].tolist()
+    assert store.runs_frame("live").iloc[0]["quant_val_bpb"] == pytest.approx(1.22436570)  # finals updated too
+
+
+def test_duplicate_logs_import_once_with_an_alias(store, tmp_path):
+    record = tmp_path / "record"
+    record.mkdir()
+    shutil.copy(GOLF_LOG, record / "train.log")
+    # The same run with other noise lines and CRLF endings is the same run.
+    text = GOLF_LOG.read_text().replace("NCCL version", "NCCL build")
+    (record / "train_seed1337.log").write_bytes(text.replace("\n", "\r\n").encode())
+    (record / "README.md").write_text("# A record\n\nval_bpb 1.22\n")
+    summary = import_paths(store, "dup", [str(record)])
+    assert (summary.added, summary.outcomes["alias"], summary.skipped) == (1, 1, [str(record / "README.md")])
+    run = store.list_runs("dup")[0]
+    assert run.config["aliases"] == [str((record / "train_seed1337.log").resolve())]
+    again = import_paths(store, "dup", [str(record)])
+    assert (again.unchanged, again.outcomes["alias"], again.evals) == (1, 1, 0)
+    assert len(store.list_runs("dup")) == 1 and store.list_runs("dup")[0].config == run.config
+
+
 def test_bad_files_do_not_stop_good_ones(store, tmp_path):
     good = tmp_path / "logs" / "base-2.log"
     good.parent.mkdir()
@@ -78,34 +120,51 @@ def test_bad_files_do_not_stop_good_ones(store, tmp_path):
     (good.parent / "empty-1.log").write_text("\n".join(l for l in text.splitlines() if "val_loss" not in l))
     (good.parent / "crlf-3.log").write_bytes(text[: len(text) // 2].replace("\n", "\r\n").encode())
     summary = import_paths(store, "logs", [str(good.parent)], variant_from=r"(?P<variant>\w+)-(?P<seed>\d+)")
-    assert summary.added == 2 and len(summary.errors) == 1 and "empty-1.log" in summary.errors[0]
+    assert summary.added == 2 and len(summary.errors) == 1 and "empty-1.log: no eval line" in summary.errors[0]
     runs = store.runs_frame("logs")
     assert sorted(zip(runs["variant"], runs["seed"].astype(int))) == [("base", 2), ("crlf", 3)]
 
 
-def test_cli_prints_summary_and_is_idempotent(tmp_path):
-    db = f"sqlite:///{tmp_path / 'r.db'}"
-    cmd = [sys.executable, str(REPO / "cli.py"), "import", str(VE / "t-test-results.md"), "--sweep", "t", "--db", db]
-    first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    assert first.returncode == 0, first.stderr
-    assert "runs:65 added:65" in first.stdout and "skipped_lines:1" in first.stdout
-    second = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    assert "added:0 replaced:0 unchanged:65" in second.stdout
-
-
-def test_cli_reports_skipped_line_and_bad_file_then_summary(tmp_path):
+def test_cli_walks_a_folder_prints_warnings_and_summary_and_is_idempotent(tmp_path):
+    logs = tmp_path / "logs" / "deeper"
+    logs.mkdir(parents=True)
     lines = GOLF_LOG.read_text().splitlines()
     last_eval = max(i for i, l in enumerate(lines) if l.startswith("step:") and "val_loss" in l)
-    cut = tmp_path / "cut.log"
-    cut.write_text("\n".join(lines[:last_eval]) + "\n" + lines[last_eval][:30])
-    (tmp_path / "noeval.log").write_text("nothing to see\n")
+    (logs / "cut.log").write_text("\n".join(lines[:last_eval]) + "\n" + lines[last_eval][:30])
+    (logs.parent / "noeval.log").write_text("nothing to see\n")
+    shutil.copy(VE / "t-test-results.md", logs.parent / "collection.md")
+    (logs / "train_gpt.py").write_text("print('not a log')\n")
     db = f"sqlite:///{tmp_path / 'r.db'}"
-    r = subprocess.run([sys.executable, str(REPO / "cli.py"), "import", str(cut), str(tmp_path / "noeval.log"),
-                        "--sweep", "cut", "--db", db], capture_output=True, text=True, cwd=REPO)
-    assert r.returncode == 0, r.stderr
-    assert f"skipped {cut.resolve()}:{last_eval + 1}: malformed step line: 'step:13780/20000 val_loss:2.06'" in r.stderr
-    assert f"error: {(tmp_path / 'noeval.log').resolve()}: no eval line" in r.stderr
-    assert "runs:1 added:1 replaced:0 unchanged:0 evals:69 skipped_lines:1 errors:1" in r.stdout
-    only_bad = subprocess.run([sys.executable, str(REPO / "cli.py"), "import", str(tmp_path / "noeval.log"),
-                               "--sweep", "cut", "--db", db], capture_output=True, text=True, cwd=REPO)
-    assert only_bad.returncode == 2 and "runs:0" in only_bad.stdout
+    first = golf("import", str(tmp_path / "logs"), "--sweep", "mix", "--db", db)
+    assert first.returncode == 0, first.stderr
+    err = " ".join(first.stderr.split())
+    assert f"warning: {(logs / 'cut.log').resolve()}: 1 unreadable line (first at line {last_eval + 1}: cut mid-line" in err
+    assert f"error: {(logs.parent / 'noeval.log').resolve()}: no eval line" in err
+    out = [" ".join(l.split()) for l in first.stdout.splitlines()]
+    assert "files read 3" in out and "runs 66 added 66" in out and "runs with curves 66 two or more evals" in out
+    assert "warnings 1 in 1 file(s)" in out and "failures 1 files that gave no run" in out
+    assert "failures" in out and any("noeval.log" in l and "no eval line (expected" in l for l in out)
+    second = golf("import", str(tmp_path / "logs"), "--sweep", "mix", "--db", db)
+    assert "runs 66 unchanged 66" in [" ".join(l.split()) for l in second.stdout.splitlines()]
+    only_bad = golf("import", str(logs.parent / "noeval.log"), "--sweep", "mix", "--db", db)
+    assert only_bad.returncode == 2 and "failures 1" in " ".join(only_bad.stdout.split())
+
+
+def test_report_copes_with_step_only_and_diverged_imports(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for seed in range(2):
+        for variant, offset in (("base", 0.0), ("wide", -0.1)):
+            steps_only = "".join(f"{s}/800 val_loss: {4 - s / 400 + offset + seed / 100:.4f} val_bpb: 2.0\n"
+                                 for s in range(0, 801, 100))
+            (logs / f"{variant}-{seed}.log").write_text(steps_only)
+    diverged = "".join(f"step:{s}/800 val_loss:{4 - s / 400:.4f} train_time:{s * 10}ms step_avg:10ms\n"
+                       for s in range(0, 701, 100))
+    (logs / "nan-0.log").write_text(diverged + "step:800/800 val_loss:nan train_time:8000ms step_avg:10ms\n")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    imported = golf("import", str(logs), "--sweep", "old", "--db", db, "--variant-from", r"(?P<variant>\w+)-(?P<seed>\d+)")
+    assert imported.returncode == 0 and "1 non-finite value" in imported.stderr
+    for by in ("time", "steps", "final"):
+        report = golf("report", "old", "--threshold", "2.5", "--by", by, "--db", db)
+        assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
+        assert "wide" in report.stdout and "nan" in report.stdout

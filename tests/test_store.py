@@ -42,9 +42,9 @@ def test_enqueue_twice_adds_nothing(store):
 
 def test_upsert_imported_run_added_unchanged_replaced(store):
     args = ("abl", "log1#0", "h1", "base", 0)
-    assert store.upsert_imported_run(*args, _evals(10), {"val_loss": 4.1, "steps": 90}, "a.log") == "added"
-    assert store.upsert_imported_run(*args, _evals(10), {"val_loss": 4.1, "steps": 90}, "a.log") == "unchanged"
-    assert store.upsert_imported_run("abl", "log1#0", "h2", "base", 0, _evals(3), {"val_loss": 4.0}, "a.log") == "replaced"
+    assert store.upsert_imported_run(*args, _evals(10), {"val_loss": 4.1, "steps": 90}, "a.log") == ("added", 10)
+    assert store.upsert_imported_run(*args, _evals(10), {"val_loss": 4.1, "steps": 90}, "a.log") == ("unchanged", 0)
+    assert store.upsert_imported_run("abl", "log1#0", "h2", "base", 0, _evals(3), {"val_loss": 4.0}, "a.log") == ("replaced", 3)
     runs = store.runs_frame("abl")
     assert len(runs) == 1 and runs.loc[0, "val_loss"] == 4.0 and runs.loc[0, "source"] == "import"
     assert len(store.curves_frame("abl")) == 3  # old curve replaced, not appended

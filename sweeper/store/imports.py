@@ -2,7 +2,8 @@
 
 An imported run has source='import' and status 'finished' when the log has final metrics or at
 least one eval, else 'failed' (its error says the log had no results). Re-importing a changed
-log (new content hash) replaces the run's curve; an unchanged one is left alone.
+log (new content hash) replaces the run's curve, or extends it when the stored curve is a prefix
+of the new one (a live log imported again); an unchanged one is left alone.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from sweeper.store.engine import Database, retry_transient, utc_now
 from sweeper.store.records import eval_row, run_id_for, step_budget
-from sweeper.store.schema import FINAL_COLUMNS, evals_t, runs_t, sweeps_t
+from sweeper.store.schema import EVAL_COLUMNS, FINAL_COLUMNS, evals_t, runs_t, sweeps_t
 
 
 class ImportOps:
@@ -24,15 +25,21 @@ class ImportOps:
     @retry_transient
     def upsert_imported_run(self, sweep: str, import_key: str, content_hash: str, variant: str,
                             seed: Optional[int], evals: list[dict], final: dict, source_path: str,
-                            config: Optional[dict] = None) -> str:
-        """Store one imported run; same key+hash -> 'unchanged', new hash -> 'replaced', else 'added'."""
+                            config: Optional[dict] = None, extra_finals: Optional[dict] = None,
+                            alias_same_content: bool = False) -> tuple[str, int]:
+        """Store one imported run -> (outcome, evals written). Outcomes: 'unchanged' (same key and
+        content), 'grown' (same key; the stored curve is a prefix of the new one, as when a live
+        log is imported again: only the new evals are added), 'replaced' (same key, other content),
+        'alias' (with `alias_same_content`: a new key whose content hash is already stored under
+        another key of the sweep; the key is added to that run's config 'aliases'), 'added'."""
         finals = {k: final.get(k) for k in FINAL_COLUMNS if final.get(k) is not None}
         status = "finished" if (finals or evals) else "failed"
         values = dict(sweep=sweep, variant=variant, seed=seed, config=json.dumps(config or {}, sort_keys=True),
                       status=status, attempts=1, max_attempts=1, source="import", source_path=source_path,
                       import_key=import_key, content_hash=content_hash, finished_at=utc_now(),
-                      step_budget=step_budget(config or {}),
+                      step_budget=step_budget({**(extra_finals or {}), **(config or {})}),
                       error=None if status == "finished" else "imported log has no evals and no final metrics",
+                      extra_finals=json.dumps(extra_finals, sort_keys=True) if extra_finals else None,
                       **{c: finals.get(c) for c in FINAL_COLUMNS})
         with self.db.write(f"store imported run {import_key!r} ({source_path})") as conn:
             if conn.execute(select(sweeps_t.c.name).where(sweeps_t.c.name == sweep)).first() is None:
@@ -40,17 +47,38 @@ class ImportOps:
             row = conn.execute(select(runs_t.c.id, runs_t.c.content_hash).where(
                 runs_t.c.sweep == sweep, runs_t.c.import_key == import_key)).first()
             if row is not None and row.content_hash == content_hash:
-                return "unchanged"
-            if row is not None:
-                run_id, outcome = row.id, "replaced"
-                conn.execute(delete(evals_t).where(evals_t.c.run_id == run_id))
-                conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
-            else:
-                run_id, outcome = run_id_for(sweep, "import", import_key), "added"
+                return "unchanged", 0
+            if row is None and alias_same_content:
+                same = conn.execute(select(runs_t.c.id, runs_t.c.config).where(
+                    runs_t.c.sweep == sweep, runs_t.c.content_hash == content_hash)).first()
+                if same is not None:
+                    _add_alias(conn, same.id, same.config, import_key)
+                    return "alias", 0
+            if row is None:
+                run_id = run_id_for(sweep, "import", import_key)
                 # queue_pos keeps the import order, so "the first variant imported" is well defined
                 pos = conn.execute(select(func.coalesce(func.max(runs_t.c.queue_pos), -1))
                                    .where(runs_t.c.sweep == sweep)).scalar() + 1
                 conn.execute(insert(runs_t).values(id=run_id, created_at=utc_now(), queue_pos=pos, **values))
-            if evals:
-                conn.execute(insert(evals_t), [eval_row(run_id, 1, e) for e in evals])
-            return outcome
+                outcome, new_evals = "added", evals
+            else:
+                run_id = row.id
+                stored = conn.execute(select(*[evals_t.c[c] for c in EVAL_COLUMNS]).where(
+                    evals_t.c.run_id == run_id).order_by(evals_t.c.id)).all()
+                if len(stored) < len(evals) and all(tuple(old) == tuple(e.get(c) for c in EVAL_COLUMNS)
+                                                    for old, e in zip(stored, evals)):
+                    outcome, new_evals = "grown", evals[len(stored):]
+                else:
+                    outcome, new_evals = "replaced", evals
+                    conn.execute(delete(evals_t).where(evals_t.c.run_id == run_id))
+                conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
+            if new_evals:
+                conn.execute(insert(evals_t), [eval_row(run_id, 1, e) for e in new_evals])
+            return outcome, len(new_evals)
+
+
+def _add_alias(conn, run_id: str, config_text: Optional[str], alias: str) -> None:
+    config = json.loads(config_text or "{}")
+    if alias not in config.get("aliases", []):
+        config["aliases"] = sorted([*config.get("aliases", []), alias])
+        conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(config=json.dumps(config, sort_keys=True)))

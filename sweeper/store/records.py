@@ -97,4 +97,5 @@ def eval_row(run_id: str, attempt: int, e: dict) -> dict:
     row = {c: e.get(c) for c in EVAL_COLUMNS}
     if row["step"] is None:
         raise StoreError(f"eval row of run {run_id} has no 'step': {e!r}")
-    return {"run_id": run_id, "attempt": attempt, **row}
+    extra = json.dumps(e["extra"], sort_keys=True) if e.get("extra") else None
+    return {"run_id": run_id, "attempt": attempt, **row, "extra": extra}

@@ -13,14 +13,16 @@ from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, Meta
 # reads it and refuses a store it does not understand). 1: sweeps, runs, evals. 2: runs.live_*
 # progress columns, runs.artifact_path, runs.queue_pos, table `attempts`. 3: stable run keys.
 # 4: sweeps.baseline, runs.step_budget; run_summary gains ttt_s, reached, steps_to_threshold, step_budget.
-SCHEMA_VERSION = 4
+# 5: runs.submission_bytes (a final column), runs.extra_finals (JSON: named final evals, code bytes,
+#    stop reason, ...), evals.extra (JSON: an imported log line's fields with no column).
+SCHEMA_VERSION = 5
 DEFAULT_MAX_ATTEMPTS = 3
 
 FINAL_COLUMNS = ("steps", "train_time_s", "step_avg_ms", "num_params", "peak_memory_mib", "val_loss",
                  "val_bpb", "quant_val_loss", "quant_val_bpb", "artifact_bytes", "stopped_early",
-                 "ppm_val_loss", "ppm_val_bpb", "quant_ppm_val_loss", "quant_ppm_val_bpb")
+                 "ppm_val_loss", "ppm_val_bpb", "quant_ppm_val_loss", "quant_ppm_val_bpb", "submission_bytes")
 EVAL_COLUMNS = ("step", "train_time_s", "val_loss", "val_bpb", "tokens", "ppm_val_loss", "ppm_val_bpb")
-_INT_FINALS = {"steps", "num_params", "artifact_bytes"}
+_INT_FINALS = {"steps", "num_params", "artifact_bytes", "submission_bytes"}
 # Written by the worker's heartbeat, read by the live view.
 _LIVE_COLUMNS = ("live_step", "live_total_steps", "live_train_loss", "live_train_time_s")
 _CLAIM_INFO = ("host", "device", "torch_version", "python_version", "golf_version", "git_commit")
@@ -68,6 +70,7 @@ runs_t = Table(
     Column("import_key", String(200)),
     Column("content_hash", String(128)),
     Column("step_budget", Integer),  # planned steps: config iterations, or N/M's M in an imported log
+    Column("extra_finals", Text),  # JSON object; NULL when the run has none
     UniqueConstraint("sweep", "key", name="uq_runs_sweep_key"),
     UniqueConstraint("sweep", "import_key", name="uq_runs_sweep_import_key"),
 )
@@ -81,6 +84,7 @@ evals_t = Table(
     Column("step", Integer, nullable=False),
     Column("train_time_s", Float), Column("val_loss", Float), Column("val_bpb", Float),
     Column("tokens", Integer), Column("ppm_val_loss", Float), Column("ppm_val_bpb", Float),
+    Column("extra", Text),  # JSON object of the eval line's other fields (imported logs); NULL if none
 )
 Index("ix_evals_run", evals_t.c.run_id, evals_t.c.attempt, evals_t.c.step)
 
