@@ -29,22 +29,25 @@ def is_control(name: str) -> bool:
     return any(pattern in name for pattern in CONTROL_TENSOR_NAME_PATTERNS)
 
 
-def place_model(model: nn.Module, device: torch.device) -> nn.Module:
-    """Move to `device`; on CUDA cast like the reference (bf16 body, fp32 linears and controls).
-
-    The CPU keeps everything fp32: it trains without autocast, and CPU bf16 is slow."""
-    model = model.to(device)
-    if device.type != "cuda":
-        return model
+def cast_like_reference(model: nn.Module) -> nn.Module:
+    """bf16 body, CastedLinear weights and control tensors (and anything below 2-D) fp32: the
+    reference's `.bfloat16()`, CastedLinear `.float()`, restore_low_dim_params_to_fp32."""
     model = model.bfloat16()
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, CastedLinear):
                 module.float()
-        for name, param in model.named_parameters():  # restore_low_dim_params_to_fp32
+        for name, param in model.named_parameters():
             if param.ndim < 2 or is_control(name):
                 param.data = param.data.float()
     return model
+
+
+def place_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move to `device`, cast like the reference on CUDA. The CPU keeps everything fp32: it
+    trains without autocast (CPU bf16 is slow) and its runs are golf's exact tests."""
+    model = model.to(device)
+    return cast_like_reference(model) if device.type == "cuda" else model
 
 
 def rms_norm(x: Tensor) -> Tensor:
