@@ -48,9 +48,6 @@ def _setup_device(config: TrainConfig):
     if use_cuda:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
-        # As the reference: TF32 for any fp32 matmul left (the bf16 body does not need it).
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
     else:
         device = torch.device("cpu")
     owns_group = world > 1 and not dist.is_initialized()
@@ -62,12 +59,15 @@ def _setup_device(config: TrainConfig):
     return device, rank, world, owns_group
 
 
-def _flash_only(is_cuda: bool):
-    """The reference pins SDPA to the flash kernel (cudnn, mem-efficient, math off); scoped to
-    the run here, so a notebook's own attention afterwards is left alone."""
+def reference_kernels(is_cuda: bool):
+    """The reference's fast-math knobs on CUDA: TF32 for any fp32 matmul left (process-wide, as
+    there) and SDPA pinned to the flash kernel (cudnn, mem-efficient, math off) -- the latter
+    scoped to the returned context, so a notebook's own attention afterwards is left alone."""
     if not is_cuda:
         return nullcontext()
     from torch.nn.attention import SDPBackend, sdpa_kernel
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
     return sdpa_kernel([SDPBackend.FLASH_ATTENTION])
 
 
@@ -186,7 +186,7 @@ def train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None = N
     device; by default CUDA compiles with inductor and the CPU runs eager."""
     device, rank, world, owns_group = _setup_device(config)
     try:
-        with _flash_only(device.type == "cuda"):
+        with reference_kernels(device.type == "cuda"):
             return _train(config, on_event, out_dir, device, rank, world, compile_backend)
     finally:
         if owns_group:
