@@ -26,8 +26,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from model.config import TrainConfig  # noqa: E402
-from model.gpt import GPT, place_model  # noqa: E402
+from model.config import TrainConfig
+from model.gpt import GPT, place_model
 
 
 def load_reference(path: Path, config: TrainConfig, device: torch.device) -> torch.nn.Module:

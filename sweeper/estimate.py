@@ -50,7 +50,8 @@ def measure_in_subprocess(config: TrainConfig, threads: int, env: dict | None = 
     root = str(Path(model.__file__).resolve().parent.parent)  # the child imports this same model/
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     done = subprocess.run([sys.executable, "-m", "model.measure", "--config", json.dumps(config.to_dict()),
-                           "--threads", str(max(threads, 1))], env=env, capture_output=True, text=True)
+                           "--threads", str(max(threads, 1))], env=env, capture_output=True, text=True,
+                          check=False)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = " | ".join(done.stderr.strip().splitlines()[-3:])

@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from model.config import TrainConfig
-from model.export import code_bytes, dequantize_state, quantize_state, read_artifact, write_artifact
+from model.export import (
+    code_bytes,
+    dequantize_state,
+    quantize_state,
+    read_artifact,
+    write_artifact,
+)
 from model.gpt import GPT
 
 torch.set_num_threads(1)

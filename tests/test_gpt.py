@@ -133,3 +133,10 @@ def test_rotary_tables_cached_and_exact_fp32():
     # position 1023 exactly (a bf16 position would be 1024)
     assert torch.allclose(cos[0, 0, 1023].double(), torch.cos(1023 * inv_freq), atol=1e-4)
     assert torch.allclose(sin[0, 0, 1023].double(), torch.sin(1023 * inv_freq), atol=1e-4)
+
+
+def test_device_label_opens_no_cuda():
+    from model.hardware import device_label
+
+    assert device_label(3) == "cpu x3"  # tests run with CUDA_VISIBLE_DEVICES=""
+    assert not torch.cuda.is_initialized()
