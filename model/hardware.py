@@ -37,13 +37,14 @@ def _nvml_name(device: str) -> str | None:
 
 
 def device_label(threads: int) -> str:
-    """'cuda:3 NVIDIA H200' for the first visible GPU, else 'cpu x{threads}'. Creates no CUDA
+    """'cuda:3 NVIDIA H200' (CUDA_VISIBLE_DEVICES and the first one's name; 'cuda:0,1 ...' for a
+    multi-GPU slot, as the worker has always written it), else 'cpu x{threads}'. Creates no CUDA
     context. (NVML numbers GPUs in PCI order: set CUDA_DEVICE_ORDER=PCI_BUS_ID, as torchrun
     users usually do, for the index to name the same GPU as CUDA's.)"""
     import torch
 
     if not torch.cuda.is_available():
         return f"cpu x{threads}"
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0].strip() or "0"
-    name = _nvml_name(visible)
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0")
+    name = _nvml_name(visible.split(",")[0].strip() or "0")
     return f"cuda:{visible} {name}" if name else f"cuda:{visible}"
