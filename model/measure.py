@@ -10,8 +10,8 @@ micro-batches plus one optimizer step (ranks run in parallel; the all-reduce is 
 On a CPU a GPU-sized micro-batch is measured on a slice and scaled by tokens, which is what
 makes a "this would take 300 hours" warning cheap to produce.
 
-Prints one JSON line: step_s, micro_s, optimizer_s, forward_tokens, micro_tokens, device,
-peak_memory_mib.
+Prints one JSON line: step_s, micro_s, optimizer_s, muon_s, first_step_s, forward_tokens,
+micro_tokens, device, peak_memory_mib.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def micro_batch_tokens(config: TrainConfig) -> int:
     return config.train_batch_tokens // config.grad_accum_steps
 
 
-def measure_step(config: TrainConfig, threads: int = 1, repeats: int = 2) -> dict:
+def measure_step(config: TrainConfig, threads: int = 1, repeats: int = 2, compile: bool = False) -> dict:
+    """Time one micro-batch and the optimizer step (Muon alone too); see the module docstring.
+    With compile (CUDA), first_step_s is the first micro-batch and optimizer step: compile time."""
     import torch
 
     from model.trainer import build_model, reference_kernels
@@ -46,7 +48,9 @@ def measure_step(config: TrainConfig, threads: int = 1, repeats: int = 2) -> dic
         raise ValueError("device='cuda': expected a visible CUDA device, but torch sees none")
     use_cuda = config.device != "cpu" and torch.cuda.is_available()
     device = torch.device("cuda" if use_cuda else "cpu")
-    base_model, model, optimizers = build_model(config.replace(compile=False), device)
+    if use_cuda:
+        torch.cuda.reset_peak_memory_stats()
+    base_model, model, optimizers = build_model(config.replace(compile=compile), device)
     micro, seq_len = micro_batch_tokens(config), config.train_seq_len
     tokens = micro
     if not use_cuda:
@@ -63,11 +67,6 @@ def measure_step(config: TrainConfig, threads: int = 1, repeats: int = 2) -> dic
             loss = model(x, x)
         loss.backward()
 
-    def optimizer_step() -> None:
-        for opt in optimizers:
-            opt.step()
-        base_model.zero_grad(set_to_none=True)
-
     def timed(fn) -> float:
         sync()
         start = time.perf_counter()
@@ -75,17 +74,24 @@ def measure_step(config: TrainConfig, threads: int = 1, repeats: int = 2) -> dic
         sync()
         return time.perf_counter() - start
 
+    def optimizer_step() -> tuple[float, float]:
+        """(all optimizers, Muon alone) seconds; Muon is optimizers[1]."""
+        muon = timed(optimizers[1].step)
+        rest = timed(lambda: [opt.step() for i, opt in enumerate(optimizers) if i != 1])
+        base_model.zero_grad(set_to_none=True)
+        return muon + rest, muon
+
     with reference_kernels(use_cuda):
-        micro_step()  # the first pays allocation and kernel selection
-        optimizer_step()
-        micro_s = opt_s = float("inf")
+        first_step_s = timed(micro_step) + optimizer_step()[0]  # allocation, kernels, compile
+        micro_s = opt_s = muon_s = float("inf")
         for _ in range(repeats):
             micro_s = min(micro_s, timed(micro_step))
-            opt_s = min(opt_s, timed(optimizer_step))
+            opt, muon = optimizer_step()
+            opt_s, muon_s = min(opt_s, opt), min(muon_s, muon)
     accum = config.grad_accum_steps // config.gpus_per_run
     micro_s *= micro / x.numel()  # a CPU slice, scaled up by tokens
-    return dict(step_s=accum * micro_s + opt_s, micro_s=micro_s, optimizer_s=opt_s,
-                forward_tokens=x.numel(), micro_tokens=micro,
+    return dict(step_s=accum * micro_s + opt_s, micro_s=micro_s, optimizer_s=opt_s, muon_s=muon_s,
+                first_step_s=first_step_s, forward_tokens=x.numel(), micro_tokens=micro,
                 device=torch.cuda.get_device_name(0) if use_cuda else f"cpu x{torch.get_num_threads()}",
                 peak_memory_mib=torch.cuda.max_memory_allocated() / 2**20 if use_cuda else 0.0)
 
