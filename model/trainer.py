@@ -124,7 +124,7 @@ class _Evaluator:
     val_batch_size / (world * accum) tokens per forward -- the size of a training micro-batch at
     the default settings, so eval never needs more memory than training."""
 
-    def __init__(self, config, files, device, rank, world, accum):
+    def __init__(self, config, files, device, rank, world, accum=1):
         from model.data import build_bpb_luts, load_validation_tokens
 
         self.config, self.device, self.rank, self.world = config, device, rank, world

@@ -45,3 +45,9 @@ def test_run_key_stable_and_round_trips():
     again = TrainConfig.from_dict(cfg.to_dict())
     assert again == cfg and again.run_key() == cfg.run_key()
     assert cfg.replace(seed=4).run_key() != cfg.run_key()
+
+
+def test_gpus_per_run_must_divide_the_accumulation():
+    with pytest.raises(ValueError, match="grad_accum_steps=1: expected a multiple of gpus_per_run=2"):
+        TrainConfig.preset("tiny", gpus_per_run=2)
+    assert TrainConfig.preset("tiny", gpus_per_run=2, grad_accum_steps=2).gpus_per_run == 2

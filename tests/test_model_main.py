@@ -81,7 +81,7 @@ def test_non_finite_loss_exits_1_with_failed_event(golf_data_dir, tmp_path):
 def test_torchrun_two_cpu_ranks_report_once(golf_data_dir, tmp_path):
     """gloo DDP, rank-sharded data and eval (9 val sequences: 4 + 5, uneven on purpose), rank 0
     writes the artifact that both ranks read back; only rank 0 prints events."""
-    (tmp_path / "run.json").write_text(tiny_json())
+    (tmp_path / "run.json").write_text(tiny_json(grad_accum_steps=2))  # one micro-step per rank
     code, events, stderr = run_model("--config", f"@{tmp_path / 'run.json'}",
                                      "--out", str(tmp_path / "out"), ranks=2)
     assert code == 0, stderr
