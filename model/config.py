@@ -19,7 +19,9 @@ from typing import Any
 
 # Bump when a change to model/ alters the numerics of a run with the same config: it is part of
 # every run key, so a sweep re-run after such a change does not silently reuse stale results.
-TRAIN_CORE_VERSION = 1
+# 2 (issue 19): Muon momentum warm-up counted from step 0, bf16 placement on CUDA, the
+#   reference's export (quant_val_* and artifact_bytes, which now include code bytes).
+TRAIN_CORE_VERSION = 2
 
 VeTables = tuple[tuple[int, ...], ...]
 
