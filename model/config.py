@@ -23,7 +23,9 @@ from typing import Any
 # default would otherwise reuse results trained under the old one). Do not bump it for a new
 # field whose default is the old behaviour, for speed-only changes that keep the numbers, or for
 # refactors; the golden loss trace (tests/golden/) tells which case a change is.
-TRAIN_CORE_VERSION = 1
+# 2 (issue 19): Muon momentum warm-up counted from step 0, bf16 placement on CUDA, the
+#   reference's export (quant_val_* and artifact_bytes, which now include code bytes).
+TRAIN_CORE_VERSION = 2
 
 VeTables = tuple[tuple[int, ...], ...]
 
@@ -124,7 +126,7 @@ class TrainConfig:
     max_wallclock_seconds: float = 600.0  # 0 = no cap; measured over training time only
     train_batch_tokens: int = 524_288  # tokens per optimizer step, over all ranks
     train_seq_len: int = 1024
-    grad_accum_steps: int = 8  # micro-steps per optimizer step over all ranks (8 // world_size each)
+    grad_accum_steps: int = 8  # micro-steps per optimizer step over all ranks (world must divide it)
     val_loss_every: int = 1000  # 0 = only at the end
     val_batch_size: int = 524_288  # tokens per eval forward pass, over all ranks
     train_log_every: int = 200
@@ -198,6 +200,10 @@ class TrainConfig:
         need(self.device in ("auto", "cpu", "cuda"), "device", "one of auto, cpu, cuda")
         need(self.ppm_c_order >= 0, "ppm_c_order", "an order >= 0")
         need(0.0 < self.ppm_c_weight < 1.0, "ppm_c_weight", "a mixing weight strictly between 0 and 1")
+        # As the reference (8 % WORLD_SIZE): each of the gpus_per_run ranks runs
+        # grad_accum_steps / gpus_per_run micro-steps, or the batch would not split evenly.
+        need(self.grad_accum_steps % self.gpus_per_run == 0, "grad_accum_steps",
+             f"a multiple of gpus_per_run={self.gpus_per_run}")
         micro = self.grad_accum_steps * self.train_seq_len
         need(self.train_batch_tokens % micro == 0, "train_batch_tokens",
              f"a multiple of grad_accum_steps * train_seq_len = {micro}")

@@ -1,7 +1,4 @@
-"""Token shards (parameter-golf / modded-nanogpt format), loaders and bits-per-byte accounting.
-
-Shard layout: 256 little-endian int32 header words (magic, version, token count), then uint16 tokens.
-"""
+"""Loaders over token shards (model/shards.py) and bits-per-byte accounting."""
 
 from __future__ import annotations
 
@@ -12,43 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-SHARD_MAGIC = 20240520
-SHARD_VERSION = 1
-HEADER_WORDS = 256
-HEADER_BYTES = HEADER_WORDS * 4
-
-
-def write_shard(path: str | Path, tokens) -> None:
-    """Write `tokens` (ids < 65536) as one shard; the header records the token count."""
-    arr = np.asarray(tokens)
-    if arr.size and (arr.min() < 0 or arr.max() >= 65536):
-        raise ValueError(f"{path}: token ids must lie in [0, 65535] to fit a uint16 shard")
-    header = np.zeros(HEADER_WORDS, dtype="<i4")
-    header[0], header[1], header[2] = SHARD_MAGIC, SHARD_VERSION, arr.size
-    with open(path, "wb") as f:
-        f.write(header.tobytes())
-        f.write(arr.astype("<u2").tobytes())
-
-
-def read_shard(path: str | Path, vocab_size: int | None = None) -> np.ndarray:
-    """Read one shard as uint16 tokens; corrupt shards raise ValueError naming the file."""
-    path = Path(path)
-    size = path.stat().st_size
-    if size < HEADER_BYTES:
-        raise ValueError(f"{path}: {size} bytes, shorter than the {HEADER_BYTES}-byte shard header")
-    header = np.fromfile(path, dtype="<i4", count=HEADER_WORDS)
-    if header[0] != SHARD_MAGIC:
-        raise ValueError(f"{path}: bad magic {header[0]}, expected {SHARD_MAGIC}")
-    if header[1] != SHARD_VERSION:
-        raise ValueError(f"{path}: unsupported shard version {header[1]}, expected {SHARD_VERSION}")
-    count = int(header[2])
-    expected = HEADER_BYTES + 2 * count
-    if size != expected:
-        raise ValueError(f"{path}: file is {size} bytes but the header's {count} tokens need {expected}")
-    tokens = np.fromfile(path, dtype="<u2", count=count, offset=HEADER_BYTES)
-    if vocab_size is not None and tokens.size and int(tokens.max()) >= vocab_size:
-        raise ValueError(f"{path}: token id {int(tokens.max())} >= vocab size {vocab_size}")
-    return tokens
+from model.shards import read_shard, write_shard  # noqa: F401  (the shard format, re-exported)
 
 
 def _shard_files(pattern: str) -> list[Path]:
@@ -101,7 +62,8 @@ class TokenLoader:
         mine = torch.from_numpy(chunk[self.rank * span:(self.rank + 1) * span].astype(np.int64))
         x = mine[:-1].reshape(rows, seq_len)
         y = mine[1:].reshape(rows, seq_len)
-        return x.to(self.device), y.to(self.device)
+        # non-blocking, as the reference: the host goes on queuing work while the copy runs
+        return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
 
 def load_validation_tokens(pattern: str, seq_len: int, max_tokens: int = 0) -> torch.Tensor:
@@ -120,7 +82,9 @@ def load_validation_tokens(pattern: str, seq_len: int, max_tokens: int = 0) -> t
 
 def resolve_data(config) -> DataFiles:
     """Locate the train/val shards and tokenizer named by config.data_path (FineWeb sp layout)."""
-    root = Path(config.data_path).expanduser() if config.data_path else _default_data_dir()
+    from model.prepare import default_data_dir
+
+    root = Path(config.data_path).expanduser() if config.data_path else default_data_dir()
     if not root.is_dir():
         raise ValueError(f"data_path {root}: not a folder")
     if config.tokenizer_path:
@@ -138,28 +102,6 @@ def resolve_data(config) -> DataFiles:
     if vocab != config.vocab_size:
         raise ValueError(f"tokenizer {tok} has vocab {vocab} but config vocab_size is {config.vocab_size}")
     return files
-
-
-def _default_data_dir() -> Path:
-    """Prepare golf's embedded corpus once (file lock + atomic rename) and return its folder."""
-    import fcntl
-    import os
-    import shutil
-    import tempfile
-    base = Path(os.environ.get("GOLF_DATA_DIR") or Path.home() / ".cache" / "golf" / "data")
-    base.mkdir(parents=True, exist_ok=True)
-    final = base / "default"
-    with open(base / ".prepare.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # other workers wait here, then find it ready
-        if not final.is_dir():
-            from model.prepare import prepare
-            tmp = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))
-            try:
-                prepare(tmp)
-                os.rename(tmp, final)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-    return final
 
 
 @dataclass

@@ -14,6 +14,41 @@ from torch import Tensor, nn
 
 from model.config import TrainConfig
 
+# ---- PRECISION ----
+# On CUDA the model is placed as the reference places it: the body in bf16 (embedding, value
+# embeddings: so their Adam state and the residual stream are bf16), the CastedLinear weights and
+# the control tensors back in fp32. Names as in the reference's CONTROL_TENSOR_NAME_PATTERNS, plus
+# golf's own learned mixes (value-embedding and value-residual lambdas). The export keeps the
+# same tensors in fp32 (model/export.py).
+CONTROL_TENSOR_NAME_PATTERNS = (
+    "attn_scale", "attn_scales", "mlp_scale", "mlp_scales", "resid_mix", "resid_mixes", "q_gain",
+    "skip_weight", "skip_weights", "ve_lambdas", "vr_lambdas")
+
+
+def is_control(name: str) -> bool:
+    return any(pattern in name for pattern in CONTROL_TENSOR_NAME_PATTERNS)
+
+
+def cast_like_reference(model: nn.Module) -> nn.Module:
+    """bf16 body, CastedLinear weights and control tensors (and anything below 2-D) fp32: the
+    reference's `.bfloat16()`, CastedLinear `.float()`, restore_low_dim_params_to_fp32."""
+    model = model.bfloat16()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, CastedLinear):
+                module.float()
+        for name, param in model.named_parameters():
+            if param.ndim < 2 or is_control(name):
+                param.data = param.data.float()
+    return model
+
+
+def place_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move to `device`, cast like the reference on CUDA. The CPU keeps everything fp32: it
+    trains without autocast (CPU bf16 is slow) and its runs are golf's exact tests."""
+    model = model.to(device)
+    return cast_like_reference(model) if device.type == "cuda" else model
+
 
 def rms_norm(x: Tensor) -> Tensor:
     """RMSNorm with no learned weight (the baseline has none)."""
@@ -30,17 +65,27 @@ class CastedLinear(nn.Linear):
 
 # ---- ROTARY EMBEDDING ----
 class Rotary(nn.Module):
-    """RoPE tables, cached per sequence length (no parameters)."""
+    """RoPE tables, cached per (sequence length, device, dtype) as the reference caches them.
+
+    Unlike the reference, the tables are always computed in fp32: its inv_freq buffer is cast
+    to bf16 by `model.bfloat16()`, so its positions above 256 round to even numbers. No buffer
+    here, hence nothing for a cast to touch (and nothing in the state dict)."""
 
     def __init__(self, head_dim: int, base: float):
         super().__init__()
-        inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.head_dim, self.base = head_dim, base
+        self._key: tuple | None = None
+        self._cos: Tensor | None = None
+        self._sin: Tensor | None = None
 
     def forward(self, seq_len: int, device, dtype) -> tuple[Tensor, Tensor]:
-        t = torch.arange(seq_len, device=device, dtype=torch.float32)
-        freqs = torch.outer(t, self.inv_freq.to(device))  # (T, D/2)
-        return freqs.cos()[None, None].to(dtype), freqs.sin()[None, None].to(dtype)
+        if self._key != (seq_len, device, dtype):
+            D = self.head_dim
+            inv_freq = 1.0 / (self.base ** (torch.arange(0, D, 2, dtype=torch.float32, device=device) / D))
+            freqs = torch.outer(torch.arange(seq_len, dtype=torch.float32, device=device), inv_freq)  # (T, D/2)
+            self._cos, self._sin = freqs.cos()[None, None].to(dtype), freqs.sin()[None, None].to(dtype)
+            self._key = (seq_len, device, dtype)
+        return self._cos, self._sin
 
 
 def apply_rotary(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
@@ -66,7 +111,7 @@ class CausalSelfAttention(nn.Module):
         self.gated_attention = config.gated_attention
         if self.gated_attention:
             # W = 0, b = 4: gate = sigmoid(4) ~= 0.982 per head at init (arXiv:2505.06708).
-            self.gate = nn.Linear(dim, self.num_heads, bias=True)
+            self.gate = CastedLinear(dim, self.num_heads, bias=True)  # fp32 weights under bf16
             nn.init.zeros_(self.gate.weight)
             nn.init.constant_(self.gate.bias, 4.0)
 
@@ -86,12 +131,12 @@ class CausalSelfAttention(nn.Module):
         cos, sin = self.rotary(T, x.device, q.dtype)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         q = q * self.q_gain.to(q.dtype)[None, :, None, None]
-        rep = self.num_heads // self.num_kv_heads
-        if rep > 1:  # GQA: each KV head serves `rep` query heads
-            k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, D)
+        # GQA inside the kernel: each KV head serves num_heads / num_kv_heads query heads, with
+        # no copy of K and V (repeat_interleave cost ~1 GiB per micro-batch at `golf`).
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                           enable_gqa=self.num_kv_heads != self.num_heads)  # (B, H, T, D)
         if self.gated_attention:
-            g = torch.sigmoid(F.linear(x, self.gate.weight.to(x.dtype), self.gate.bias.to(x.dtype)))
+            g = torch.sigmoid(self.gate(x))  # (B, T, H)
             y = y * g.transpose(1, 2)[..., None]  # (B, H, T, 1)
         y = y.transpose(1, 2).reshape(B, T, C)
         return self.proj(y), raw_v

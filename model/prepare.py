@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.data import write_shard
+from model.shards import write_shard
 
 TRAIN_TOKENS_PER_SHARD = 1 << 20
 
@@ -75,3 +75,24 @@ def prepare(out: Path, texts: list[Path] | None = None, vocab: int = 1024) -> di
                     train[i:i + TRAIN_TOKENS_PER_SHARD])
     corpus.unlink()
     return {"train_tokens": int(train.size), "val_tokens": int(n_val), "out": str(out)}
+
+
+def default_data_dir() -> Path:
+    """Prepare golf's embedded corpus once (file lock + atomic rename) and return its folder."""
+    import fcntl
+    import os
+    import shutil
+    import tempfile
+    base = Path(os.environ.get("GOLF_DATA_DIR") or Path.home() / ".cache" / "golf" / "data")
+    base.mkdir(parents=True, exist_ok=True)
+    final = base / "default"
+    with open(base / ".prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # other workers wait here, then find it ready
+        if not final.is_dir():
+            tmp = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))
+            try:
+                prepare(tmp)
+                os.rename(tmp, final)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return final

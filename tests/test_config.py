@@ -56,3 +56,9 @@ def test_a_new_field_with_a_default_changes_no_run_key():
         same = grown(**cfg.to_dict())
         assert same.run_key() == cfg.run_key()
         assert same.replace(new_knob=1).run_key() != cfg.run_key()  # setting the new knob is a new run
+
+
+def test_gpus_per_run_must_divide_the_accumulation():
+    with pytest.raises(ValueError, match="grad_accum_steps=1: expected a multiple of gpus_per_run=2"):
+        TrainConfig.preset("tiny", gpus_per_run=2)
+    assert TrainConfig.preset("tiny", gpus_per_run=2, grad_accum_steps=2).gpus_per_run == 2

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from model.config import TrainConfig, mirror_tables
-from model.gpt import GPT
+from model.gpt import GPT, cast_like_reference
 
 torch.set_num_threads(1)
 
@@ -104,3 +104,39 @@ def test_loss_backward_reaches_every_parameter():
     model(x, y).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert missing == []
+
+
+def test_cuda_placement_dtypes_as_the_reference():
+    """The CUDA placement, checked with its CPU equivalent (bf16 is the same dtype on the CPU):
+    only the embedding tables run bf16; CastedLinear weights (golf's gate included), control
+    tensors and everything below 2-D stay fp32, as restore_low_dim_params_to_fp32 leaves them."""
+    config = tiny(gated_attention=True, value_residual=True, value_embeds=mirror_tables(1, 16))
+    torch.manual_seed(0)
+    model = cast_like_reference(GPT(config))
+    dtypes = {n: p.dtype for n, p in model.named_parameters()}
+    assert {n for n, d in dtypes.items() if d == torch.bfloat16} == {"tok_emb.weight", "value_embeds.0.weight"}
+    assert all(d == torch.float32 for n, d in dtypes.items() if n not in ("tok_emb.weight", "value_embeds.0.weight"))
+    assert dtypes["blocks.0.resid_mix"] == dtypes["skip_weights"] == dtypes["vr_lambdas"] == torch.float32  # 2-D controls
+    x = torch.randint(0, config.vocab_size, (2, 32))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = model(x, x)
+    loss.backward()
+    assert torch.isfinite(loss) and model.tok_emb.weight.grad.dtype == torch.bfloat16
+
+
+def test_rotary_tables_cached_and_exact_fp32():
+    rotary = GPT(tiny()).blocks[0].attn.rotary
+    cos, sin = rotary(1024, torch.device("cpu"), torch.float32)
+    assert rotary(1024, torch.device("cpu"), torch.float32)[0] is cos  # cached, not recomputed
+    D = rotary.head_dim
+    inv_freq = 1.0 / (rotary.base ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
+    # position 1023 exactly (a bf16 position would be 1024)
+    assert torch.allclose(cos[0, 0, 1023].double(), torch.cos(1023 * inv_freq), atol=1e-4)
+    assert torch.allclose(sin[0, 0, 1023].double(), torch.sin(1023 * inv_freq), atol=1e-4)
+
+
+def test_device_label_opens_no_cuda():
+    from model.hardware import device_label
+
+    assert device_label(3) == "cpu x3"  # tests run with CUDA_VISIBLE_DEVICES=""
+    assert not torch.cuda.is_initialized()

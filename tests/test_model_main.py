@@ -8,6 +8,7 @@ import pytest
 
 from model.__main__ import load_config
 from model.config import TrainConfig
+from model.export import code_bytes
 from model.events import Eval, Failed, Final, TrainStep, event_to_dict, parse_event_line
 
 
@@ -55,7 +56,7 @@ def test_single_process_run_prints_events(golf_data_dir, tmp_path):
     assert sum(isinstance(e, TrainStep) for e in events) == 3
     final = events[-1]
     assert isinstance(final, Final) and final.steps == 3
-    assert (tmp_path / "final_model.int8.ptz").stat().st_size == final.artifact_bytes
+    assert (tmp_path / "final_model.int8.ptz").stat().st_size + code_bytes() == final.artifact_bytes
 
 
 @pytest.mark.parametrize("config, field", [
@@ -80,11 +81,11 @@ def test_non_finite_loss_exits_1_with_failed_event(golf_data_dir, tmp_path):
 def test_torchrun_two_cpu_ranks_report_once(golf_data_dir, tmp_path):
     """gloo DDP, rank-sharded data and eval (9 val sequences: 4 + 5, uneven on purpose), rank 0
     writes the artifact that both ranks read back; only rank 0 prints events."""
-    (tmp_path / "run.json").write_text(tiny_json())
+    (tmp_path / "run.json").write_text(tiny_json(grad_accum_steps=2))  # one micro-step per rank
     code, events, stderr = run_model("--config", f"@{tmp_path / 'run.json'}",
                                      "--out", str(tmp_path / "out"), ranks=2)
     assert code == 0, stderr
     finals = [e for e in events if isinstance(e, Final)]
     assert len(finals) == 1 and finals[0].steps == 3
     assert [e.step for e in events if isinstance(e, Eval)] == [0, 2, 3]
-    assert (tmp_path / "out" / "final_model.int8.ptz").stat().st_size == finals[0].artifact_bytes
+    assert (tmp_path / "out" / "final_model.int8.ptz").stat().st_size + code_bytes() == finals[0].artifact_bytes

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from model.config import TrainConfig
+from model.export import code_bytes
 from model.events import Eval, Failed, Final, TrainingError, TrainStep
 from model.trainer import train
 
@@ -31,7 +32,7 @@ def test_short_run_streams_events_and_writes_artifact(tmp_path):
     assert evals[-1].val_loss < evals[0].val_loss
     assert events[-1] is final and isinstance(final, Final)
     assert final.steps == 4 and not final.stopped_early
-    assert (tmp_path / "final_model.int8.ptz").stat().st_size == final.artifact_bytes
+    assert (tmp_path / "final_model.int8.ptz").stat().st_size + code_bytes() == final.artifact_bytes
     assert abs(final.quant_val_loss - final.val_loss) < 0.05
 
 

@@ -1,22 +1,25 @@
-"""What a sweep will cost, from a few measured training steps, before anything is started.
+"""What a sweep will cost, from a measured training step, before anything is started.
 
-The measurement runs the real model and optimizers on random tokens (no data needed) with the
-thread count each worker will get. On a CPU, a GPU-sized batch is measured on a slice and scaled
-by tokens, which is what makes a "this would take 300 hours" warning cheap to produce.
+The measurement (model/measure.py) runs the real model and optimizers on random tokens (no data
+needed) with the thread count each worker will get, on one micro-batch of the size a run puts
+through one forward, in a child process on the device the workers will use: the launcher never
+imports torch, so it holds no GPU memory while the sweep runs.
 """
 
 from __future__ import annotations
 
-import time
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+import model
 from model.config import PRESETS, TrainConfig
 
 # Presets that only make sense on a GPU (the tiny preset is the CPU one).
 GPU_SIZED_PRESETS = tuple(name for name in PRESETS if name != "tiny")
-_CPU_MEASURE_TOKENS = 8192
-# Above this size a CPU step is measured on one sequence: a GPU-sized model would take minutes.
-_CPU_LARGE_MODEL_PARAMS = 5_000_000
 # A validation forward costs about a third of a training step per token (no backward, no optimizer).
 _EVAL_COST_PER_TOKEN = 1 / 3
 # Full validation sets whose size is unknown before the data is read: FineWeb's val split.
@@ -39,57 +42,34 @@ class Estimate:
         return waves * self.per_run_s
 
 
-def measure_step_s(config: TrainConfig, threads: int, steps: int = 2) -> tuple[float, str]:
+def measure_in_subprocess(config: TrainConfig, threads: int, env: dict | None = None) -> dict:
+    """`python -m model.measure` in a child process; `env` (a worker slot's variables, e.g. its
+    CUDA_VISIBLE_DEVICES and OMP_NUM_THREADS) over this process's environment. Its JSON result;
+    raises RuntimeError with the child's last words."""
+    env = {**os.environ, **(env or {})}
+    root = str(Path(model.__file__).resolve().parent.parent)  # the child imports this same model/
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    done = subprocess.run([sys.executable, "-m", "model.measure", "--config", json.dumps(config.to_dict()),
+                           "--threads", str(max(threads, 1))], env=env, capture_output=True, text=True,
+                          check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"measuring a training step failed (exit {done.returncode}): {tail}")
+    return json.loads(lines[-1])
+
+
+def measure_step_s(config: TrainConfig, threads: int, env: dict | None = None) -> tuple[float, str]:
     """Seconds per training step at the config's batch, and the device measured on."""
-    import torch
-
-    from model.gpt import GPT
-    from model.optim import build_optimizers
-
-    use_cuda = config.device != "cpu" and torch.cuda.is_available()
-    device = torch.device("cuda" if use_cuda else "cpu")
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(max(threads, 1))
-    try:
-        torch.manual_seed(0)
-        model = GPT(config).to(device)
-        optimizers = build_optimizers(model, config)
-        tokens = config.train_batch_tokens if use_cuda else min(config.train_batch_tokens, _CPU_MEASURE_TOKENS)
-        seq_len = config.train_seq_len
-        if not use_cuda and sum(p.numel() for p in model.parameters()) > _CPU_LARGE_MODEL_PARAMS:
-            seq_len, steps = min(seq_len, 256), 1  # a rough figure is all a CPU warning needs
-            tokens = seq_len
-        seqs = max(tokens // seq_len, 1)
-        x = torch.randint(0, config.vocab_size, (seqs, seq_len), device=device)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_cuda else torch.autocast("cpu", enabled=False)
-
-        def step() -> None:
-            with autocast:
-                loss = model(x, x)
-            loss.backward()
-            for opt in optimizers:
-                opt.step()
-            model.zero_grad(set_to_none=True)
-
-        step()  # first step pays allocation and kernel selection
-        if use_cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        if use_cuda:
-            torch.cuda.synchronize()
-        seconds = (time.perf_counter() - start) / steps
-    finally:
-        torch.set_num_threads(previous_threads)
-    scale = config.train_batch_tokens / (seqs * seq_len)
-    label = torch.cuda.get_device_name(0) if use_cuda else f"cpu x{threads}"
-    return seconds * scale, label
+    measured = measure_in_subprocess(config, threads, env)
+    return measured["step_s"], measured["device"]
 
 
-def estimate_sweep(config: TrainConfig, runs: int, workers: int, threads: int) -> Estimate:
-    """Expected time of `runs` runs like `config` on `workers` workers (compile time not included)."""
-    step_s, device = measure_step_s(config, threads)
+def estimate_sweep(config: TrainConfig, runs: int, workers: int, threads: int,
+                   env: dict | None = None) -> Estimate:
+    """Expected time of `runs` runs like `config` on `workers` workers (compile time not included).
+    `env`: the environment of the first worker slot, so the step is measured on its device."""
+    step_s, device = measure_step_s(config, threads, env)
     train_s = config.iterations * step_s
     if config.max_wallclock_seconds > 0:
         train_s = min(train_s, config.max_wallclock_seconds)

@@ -120,7 +120,8 @@ def open_launcher(kind: str, db_url: str, plan: SweepPlan, workers: Optional[int
 def estimate_cost(plan: SweepPlan, launcher: Launcher) -> Estimate:
     """Expected time per run and for the pending runs on the launcher's slots (times a few steps)."""
     slots = launcher.connect()
-    return estimate_sweep(plan.pending[0].config, len(plan.pending), len(slots), slots[0].threads or 1)
+    return estimate_sweep(plan.pending[0].config, len(plan.pending), len(slots), slots[0].threads or 1,
+                          env=slots[0].env)
 
 
 def gpu_sized_on_cpu(plan: SweepPlan, launcher: Launcher) -> bool:

@@ -343,11 +343,11 @@ def _environment_info() -> dict:
 
     import torch
 
-    if torch.cuda.is_available():
-        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0")
-        device = f"cuda:{visible} {torch.cuda.get_device_name(0)}"
-    else:
-        device = f"cpu x{torch.get_num_threads()}"
+    from model.hardware import device_label
+
+    # NVML names the GPU: torch.cuda.get_device_name would open a CUDA context (~500 MiB) on the
+    # run's GPU in a worker that may stay idle for the whole sweep.
+    device = device_label(torch.get_num_threads())
     try:
         golf_version = version("golf")
     except PackageNotFoundError:
