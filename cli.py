@@ -7,6 +7,7 @@ Each section belongs to one area; heavy imports happen inside the commands so th
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,6 +15,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
+
+try:  # typer >= 0.2x vendors click as typer._click; older ones use click itself
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from sweeper.errors import GolfError
 
@@ -23,19 +30,48 @@ console = Console(width=_PIPE_WIDTH)
 err_console = Console(stderr=True, width=_PIPE_WIDTH)
 
 
-class _GolfApp(typer.Typer):
-    """Typer app that turns golf's own errors into one red line and exit code 2."""
+class _GolfGroup(TyperGroup):
+    """The one rule of golf's commands: do what was asked, or print one line naming the input and
+    what was expected and exit 2 (click's usage errors and golf's own errors alike). Anything else
+    is a bug: its traceback is kept, with a line asking to report it."""
 
-    def __call__(self, *args, **kwargs):
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
         try:
-            return super().__call__(*args, **kwargs)
-        except GolfError as exc:  # pragma: no cover - exercised through subprocess tests
-            err_console.print(f"[bold red]error:[/] {exc}")
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except GolfError as exc:
+            _error_line(str(exc))
             sys.exit(exc.exit_code)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see {ctx.command_path} --help)" if isinstance(exc, UsageError) and ctx else ""
+            _error_line(exc.format_message() + hint)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            _error_line("aborted")
+            sys.exit(1)
+        except Exception:
+            import traceback
+            traceback.print_exc()
+            err_console.print("[bold red]internal error:[/] this is a bug in golf, not in your input; please "
+                              "report it with the command and the traceback above.", highlight=False)
+            sys.exit(1)
+        sys.exit(code or 0)
 
 
-app = _GolfApp(help="golf: ablation sweeps for small-GPT training runs.", no_args_is_help=True,
-               pretty_exceptions_enable=False, add_completion=False)
+def _error_line(message: str) -> None:
+    """`error: MESSAGE` on one line: the user's text escaped (it may hold rich markup), and a database
+    driver's multi-line detail joined, without SQLAlchemy's link to its error catalogue."""
+    message = " ".join(re.sub(r"\(Background on this error at: [^)]*\)", "", message).split())
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+app = typer.Typer(cls=_GolfGroup, help="golf: ablation sweeps for small-GPT training runs.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Training data: shards and tokenizer.", no_args_is_help=True)
 spec_app = typer.Typer(help="Ablation specs (ablations/*.yaml).", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -44,7 +80,7 @@ app.add_typer(spec_app, name="spec")
 
 def fail(message: str, code: int = 2) -> None:
     """Print one clear error line and exit (2 = bad input)."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    _error_line(message)
     raise typer.Exit(code)
 
 

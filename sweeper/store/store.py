@@ -53,6 +53,7 @@ from sqlalchemy import create_engine, delete, event, func, insert, inspect, sele
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from sweeper.errors import StoreError
+from sweeper.store import urls
 from sweeper.store.records import LiveRun, RunRecord, SweepRecord, _LIVE_RUN_FIELDS
 from sweeper.store.schema import (_CLAIM_INFO, _LIVE_COLUMNS, _RUN_SUMMARY_VIEW, DEFAULT_MAX_ATTEMPTS,
                                   EVAL_COLUMNS, FINAL_COLUMNS, SCHEMA_VERSION, attempts_t, evals_t,
@@ -114,23 +115,31 @@ class Store:
     """One results database (SQLite file or PostgreSQL); creates/validates the schema on open."""
 
     def __init__(self, url: Optional[str] = None):
-        self.url = url or default_db_url()
+        # `url` is for people and logs (password hidden); `connect_url` for engines and the
+        # environment of worker processes, never printed.
+        self.connect_url = url or default_db_url()
+        self.url = urls.redact(self.connect_url)
+        parsed = urls.parse(self.connect_url)
+        urls.require_shared(self.connect_url)
         try:
-            self.is_sqlite = self.url.startswith("sqlite")
+            self.is_sqlite = parsed.get_backend_name() == "sqlite"
             kwargs: dict[str, Any] = {}
             if self.is_sqlite:
                 kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            self.engine = create_engine(self.url, **kwargs)
+            self.engine = create_engine(self.connect_url, **kwargs)
             if self.is_sqlite:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
                 event.listen(self.engine, "begin", _sqlite_begin)
             self._write_engine = self.engine.execution_options(golf_write=True)
             self._init_schema()
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open results store {self.url!r}: {exc}") from exc
+            detail = str(exc).replace(parsed.password, "***") if parsed.password else str(exc)
+            raise StoreError(f"cannot open results store {self.url!r}: {detail}") from exc
 
     # ---- schema ----
     def _init_schema(self) -> None:
+        if self._schema_is_current():
+            return  # read-only commands never queue behind a writer for the write lock
         for attempt in range(3):
             try:
                 with self._tx() as conn:
@@ -143,13 +152,33 @@ class Store:
                                         or "already exists" in str(exc.orig)):
                     raise
 
-    def _create_or_migrate(self, conn) -> None:
+    def _schema_is_current(self) -> bool:
+        """True when the schema needs no write at all (the common case), checked without a lock."""
+        with self._read() as conn:
+            return self._stored_version(conn) == SCHEMA_VERSION and self._has_view(conn)
+
+    def _stored_version(self, conn) -> Optional[int]:
+        """The schema version recorded in golf_meta, or None for a database without golf's tables."""
         row = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='golf_meta'" if self.is_sqlite else
                                 "SELECT 1 FROM information_schema.tables WHERE table_name='golf_meta'")).first()
-        version = None
-        if row is not None:
-            found = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
-            version = int(found[0]) if found else None
+        if row is None:
+            return None
+        found = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+        if found is None:
+            return None
+        try:
+            return int(found[0])
+        except ValueError:
+            raise StoreError(f"{self.url}: golf_meta.schema_version is {found[0]!r}, not a number (expected "
+                             "an integer): not a golf store, or a damaged one") from None
+
+    def _has_view(self, conn) -> bool:
+        return conn.execute(text(
+            "SELECT 1 FROM sqlite_master WHERE type='view' AND name='run_summary'" if self.is_sqlite else
+            "SELECT 1 FROM information_schema.views WHERE table_name='run_summary'")).first() is not None
+
+    def _create_or_migrate(self, conn) -> None:
+        version = self._stored_version(conn)
         if version is not None and version > SCHEMA_VERSION:
             raise StoreError(f"{self.url}: schema version {version} was written by a newer golf "
                              f"(this one understands {SCHEMA_VERSION}); upgrade golf (pip install -U golf)")
@@ -158,10 +187,7 @@ class Store:
             conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
         elif version < SCHEMA_VERSION:
             self._migrate(conn, version)
-        has_view = conn.execute(text(
-            "SELECT 1 FROM sqlite_master WHERE type='view' AND name='run_summary'" if self.is_sqlite else
-            "SELECT 1 FROM information_schema.views WHERE table_name='run_summary'")).first()
-        if not has_view:
+        if not self._has_view(conn):
             conn.execute(text(_RUN_SUMMARY_VIEW))
 
     def _migrate(self, conn, version: int) -> None:
