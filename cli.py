@@ -166,6 +166,7 @@ def data_prepare(
 def spec_check(
     files: list[Path] = typer.Argument(..., help="Spec files to validate."),
     base: Optional[str] = typer.Option(None, "--base", help="Also resolve against this preset."),
+    max_runs: Optional[int] = typer.Option(None, "--max-runs", min=1, help="Run limit per spec (default 1000)."),
 ):
     """Validate spec files (parse and resolve every variant) without running anything.
 
@@ -173,10 +174,11 @@ def spec_check(
     """
 
     from sweeper.spec import expand, load_spec
+    from sweeper.spec.limits import DEFAULT_MAX_RUNS
     bad = 0
     for f in files:
         try:
-            exp = expand(load_spec(f), base)
+            exp = expand(load_spec(f), base, max_runs=max_runs or DEFAULT_MAX_RUNS)
         except GolfError as exc:
             bad += 1
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -199,7 +201,7 @@ def sweep_command(
     spec: Annotated[Path, typer.Argument(help="Ablation spec (ablations/*.yaml).")],
     base: Annotated[Optional[str], typer.Option(help="Preset to run on instead of the spec's (tiny on a CPU).")] = None,
     seeds: Annotated[Optional[int], typer.Option(help="Number of seeds instead of the spec's.")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per GPU, else per CPU core).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per GPU, else per CPU core).")] = None,
     db: DbOption = None,
     detach: Annotated[bool, typer.Option("--detach", help="Only enqueue; run `golf worker` elsewhere.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the expanded runs and exit.")] = False,
@@ -208,6 +210,7 @@ def sweep_command(
     name: Annotated[Optional[str], typer.Option(help="Sweep name (default: the spec's, plus -BASE when --base changes it).")] = None,
     launcher: Annotated[str, typer.Option(help="local: worker processes here; ray: one Ray task per run on a Ray cluster.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join with --launcher ray (auto, HOST:6379; default: start one here).")] = None,
+    max_runs: Annotated[Optional[int], typer.Option(min=1, help="Refuse a spec that expands to more runs than this (default 1000).")] = None,
 ) -> None:
     """Run an ablation spec: enqueue, train on every local GPU (or CPU slot), rank.
 
@@ -217,10 +220,13 @@ def sweep_command(
         fail(f"--launcher must be local or ray, got {launcher!r}")
     if ray_address is not None and launcher != "ray":
         fail("--ray-address needs --launcher ray")
+    _check_lease(lease)
+    from sweeper.names import check_name
     from sweeper.spec import expand, load_spec
+    from sweeper.spec.limits import DEFAULT_MAX_RUNS
 
     parsed = load_spec(spec)
-    expansion = expand(parsed, base, seeds)
+    expansion = expand(parsed, base, seeds, max_runs or DEFAULT_MAX_RUNS)
     if dry_run:
         from sweeper.spec.dry_run_view import dry_run_table
         console.print(dry_run_table(expansion))
@@ -228,15 +234,20 @@ def sweep_command(
     # Only now: a dry run (or a bad spec) need not load the store, torch or the launchers.
     from sweeper.run import local_launcher as local
     from sweeper.run.estimate import estimate_sweep, format_duration, is_gpu_sized
+    from sweeper.names import confined
     from sweeper.run.live_view import SweepWatcher
+    from sweeper.run.spec_binding import check_same_spec
     from sweeper.store import Store
     # Another base is another experiment: its runs must not be averaged with the spec's own.
-    sweep = name or (parsed.name if base in (None, parsed.base) else f"{parsed.name}-{base}")
+    sweep = check_name(name, "--name") if name is not None else (
+        parsed.name if base in (None, parsed.base) else f"{parsed.name}-{base}")
     store = Store(db)
     # Seed-major order: every variant's first seed runs before any second seed, so a sweep stopped
     # half-way already compares all variants.
     plans = sorted(expansion.plans, key=lambda p: p.seed)
-    stored = {r.key: r.status for r in store.list_runs(sweep)}
+    stored_runs = store.list_runs(sweep)
+    check_same_spec(sweep, store.get_sweep(sweep), stored_runs, plans, expansion.threshold)
+    stored = {r.key: r.status for r in stored_runs}
     pending = [p for p in plans if stored.get(p.key, "queued") in ("queued", "running")]
     console.print(f"sweep [bold]{escape(sweep)}[/]: {len(plans)} runs, {len(plans) - len(pending)} already ended, "
                   f"{len(pending)} to run ({sum(p.key not in stored for p in plans)} new), store {store.url}",
@@ -252,15 +263,15 @@ def sweep_command(
     if detach or not pending:
         enqueue()
         if detach:
-            console.print(f"enqueued; start workers with: golf worker --db {store.url} --sweep {sweep}",
-                          soft_wrap=True)
+            console.print(escape(f"enqueued; start workers with: golf worker --db {store.url} --sweep {sweep}"),
+                          soft_wrap=True, highlight=False)
         else:
             _print_ranking(store, sweep)
         return
     gpus_per_run = max(p.config.gpus_per_run for p in plans)
     if launcher == "ray":
         from sweeper.run.ray_launcher import RayLauncher
-        workers_ = RayLauncher(store.url, sweep, address=ray_address, gpus_per_run=gpus_per_run, lease_s=lease)
+        workers_ = RayLauncher(store.connect_url, sweep, address=ray_address, gpus_per_run=gpus_per_run, lease_s=lease)
         slots = workers_.connect()
     else:
         slots = local.plan_slots(workers, gpus_per_run)
@@ -282,10 +293,10 @@ def sweep_command(
     if launcher == "ray":
         log_dir, where = workers_.log_dir, workers_.describe()
     else:
-        log_dir = Path(".golf/logs") / sweep
-        workers_ = local.LocalLauncher(store.url, slots, sweep, lease_s=lease, log_dir=log_dir)
+        log_dir = confined(Path(".golf/logs"), sweep)
+        workers_ = local.LocalLauncher(store.connect_url, slots, sweep, lease_s=lease, log_dir=log_dir)
         where = f"{len(slots)} worker(s): {', '.join(s.device for s in slots)}; logs in {log_dir}/"
-    console.print(where, highlight=False, soft_wrap=True)
+    console.print(escape(where), highlight=False, soft_wrap=True)
     workers_.start()
     watcher = SweepWatcher(store, sweep, console)
     try:
@@ -303,6 +314,13 @@ def sweep_command(
     _print_ranking(store, sweep)
 
 
+def _check_lease(lease: float) -> None:
+    # Shorter than a second, heartbeats (every lease/4) would flood the store and an eval would
+    # outlast the lease: every run would be taken from its worker.
+    if not lease >= 1.0:
+        fail(f"--lease: got {lease} (expected at least 1 second)")
+
+
 def _print_ranking(store, sweep: str) -> None:
     """The end-of-sweep table: by time-to-threshold, or by final loss when no run reached it."""
     from sweeper.report import table_view as report_view
@@ -310,7 +328,7 @@ def _print_ranking(store, sweep: str) -> None:
 
     counts = store.status_counts(sweep).get(sweep, {})
     if counts.get("failed"):
-        err_console.print(f"[red]{counts['failed']} run(s) failed[/]: golf runs {sweep} --status failed")
+        err_console.print(f"[red]{counts['failed']} run(s) failed[/]: golf runs {escape(sweep)} --status failed")
     res = load(sweep, store)
     if res.runs["val_loss"].notna().sum() == 0:
         return
@@ -320,7 +338,7 @@ def _print_ranking(store, sweep: str) -> None:
         # When no run reached, the time ranking already falls back to final val_loss (report._rank).
         summary = res.report()
         title = _ranking_title(sweep, res.metric, res.threshold, summary, "time")
-    console.print(report_view.to_rich_table(summary, title=title, width=console.width))
+    console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))
 
 
 def _ranking_title(sweep: str, metric: str, threshold: float, summary, by: str) -> str:
@@ -336,24 +354,28 @@ def _ranking_title(sweep: str, metric: str, threshold: float, summary, by: str) 
 def worker_command(
     db: DbOption = None,
     gpus: Annotated[Optional[str], typer.Option(help="GPU indices to use, e.g. 0,1 (default: all visible).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (CPU slots when there is no GPU).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (CPU slots when there is no GPU).")] = None,
     sweep: Annotated[Optional[str], typer.Option(help="Only take runs of this sweep.")] = None,
-    gpus_per_run: Annotated[int, typer.Option(help="GPUs per worker (runs with gpus_per_run > 1 use torchrun).")] = 1,
+    gpus_per_run: Annotated[int, typer.Option(min=1, help="GPUs per worker (runs with gpus_per_run > 1 use torchrun).")] = 1,
     exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Exit when the queue is empty.")] = False,
     lease: Annotated[float, typer.Option(help="Lease seconds (renewed every lease/4).")] = 60.0,
 ) -> None:
     """Start workers here that train runs from the store's queue.
 
     Any machine that can reach the database can help a sweep. Ctrl-C gives their running runs back."""
+    _check_lease(lease)
     from sweeper.run import local_launcher as local
     from sweeper.store import Store, default_db_url
 
     url = db or default_db_url()
-    Store(url).close()  # fail fast on a bad URL or a too-new schema
+    store = Store(url)  # fail fast on a bad URL or a too-new schema
+    shown_url = store.url  # password hidden
+    store.close()
     gpu_list = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
     slots = local.plan_slots(workers, gpus_per_run, gpus=gpu_list)
     pool = local.LocalLauncher(url, slots, sweep, lease_s=lease, exit_when_idle=exit_when_idle)
-    console.print(f"{len(slots)} worker(s) on {url}: {', '.join(s.device for s in slots)}", highlight=False)
+    console.print(escape(f"{len(slots)} worker(s) on {shown_url}: {', '.join(s.device for s in slots)}"),
+                  highlight=False)
     pool.start()
     try:
         codes = pool.wait()
@@ -399,7 +421,7 @@ def runs_command(
     if store.get_sweep(sweep) is None:
         fail(f"no sweep named {sweep!r} in {store.url}")
     runs = [r for r in store.live_runs(sweep) if status is None or r.status == status]
-    console.print(runs_table(runs, title=f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else "")))
+    console.print(runs_table(runs, title=escape(f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else ""))))
 
 
 @app.command("show")
@@ -424,7 +446,7 @@ def _target(store, target: str) -> dict:
 @app.command("retry")
 def retry_command(
     target: Annotated[str, typer.Argument(help="Sweep name or run id.")],
-    attempts: Annotated[int, typer.Option(help="Attempts to give each run.")] = 3,
+    attempts: Annotated[int, typer.Option(min=1, help="Attempts to give each run.")] = 3,
     db: DbOption = None,
 ) -> None:
     """Put failed and cancelled runs back in the queue (finished runs are never re-run)."""
@@ -477,6 +499,8 @@ def report_command(
         fail(f"--by must be time, steps or final, got {by!r}")
     if fmt not in ("table", "csv", "json", "markdown"):
         fail(f"--format must be table, csv, json or markdown, got {fmt!r}")
+    if plot is not None and not Path(plot).resolve().parent.is_dir():
+        fail(f"--plot {plot}: folder {Path(plot).resolve().parent} does not exist (expected a PNG path in an existing folder)")
     res = load(sweep, db)
     if threshold is None and res.threshold is None:
         fail(f"sweep {sweep!r} has no stored threshold: pass --threshold")
@@ -493,7 +517,7 @@ def report_command(
         plot_curves(res.curves, plot, metric, threshold if threshold is not None else res.threshold)
     if fmt == "table":
         title = _ranking_title(sweep, metric, threshold if threshold is not None else res.threshold, summary, by)
-        console.print(report_view.to_rich_table(summary, title=title, width=console.width))
+        console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))
     else:
         out = {"csv": report_view.to_csv, "json": report_view.to_json, "markdown": report_view.to_markdown}[fmt](summary)
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
