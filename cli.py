@@ -138,7 +138,10 @@ def train_command(
             elif event.kind == "eval":
                 progress.console.print(f"step {event.step:>5}  val_loss {event.val_loss:.4f}  "
                                        f"val_bpb {event.val_bpb:.4f}  train_time {event.train_time_s:.1f}s")
-        final = train(config, on_event, out)
+        try:
+            final = train(config, on_event, out)
+        except ValueError as exc:  # the training core's data errors name their file
+            fail(str(exc))
     for key, value in dataclasses.asdict(final).items():
         console.print(f"{key:>20}: {value}")
 
@@ -154,7 +157,10 @@ def data_prepare(
     from model.prepare import prepare
     if out is None:
         out = Path(os.environ.get("GOLF_DATA_DIR") or Path.home() / ".cache/golf/data") / "default"
-    info = prepare(out, list(text) if text else None, vocab)
+    try:
+        info = prepare(out, list(text) if text else None, vocab)
+    except ValueError as exc:  # bad options or text, named by prepare
+        fail(str(exc))
     Console().print(f"wrote {info['out']}: tokenizer.model, {info['train_tokens']} train tokens, "
                f"{info['val_tokens']} val tokens")
 

@@ -90,7 +90,7 @@ class _Evaluator:
 
         self.config, self.device, self.rank, self.world = config, device, rank, world
         self.tokens = load_validation_tokens(files.val_pattern, config.train_seq_len,
-                                             config.val_max_tokens)
+                                             config.val_max_tokens, config.vocab_size)
         self.luts = build_bpb_luts(files.tokenizer_path, config.vocab_size, device)
         # PPM-C depends only on the validation stream: computed once, cached next to the data.
         # The weight is the evaluator's own: tests set the ends 0 and 1, which TrainConfig refuses.
@@ -170,7 +170,7 @@ def _train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None,
         model = DistributedDataParallel(model, device_ids=[device.index] if is_cuda else None)
     optimizers = build_optimizers(base_model, config)
     accum = max(config.grad_accum_steps // world, 1)
-    loader = TokenLoader(files.train_pattern, rank, world, device)
+    loader = TokenLoader(files.train_pattern, rank, world, device, config.vocab_size)
     evaluate = _Evaluator(config, files, device, rank, world)
     num_params = sum(p.numel() for p in base_model.parameters())
 
@@ -208,7 +208,7 @@ def _train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None,
         base_model.load_state_dict(init_model)
         for opt, st in zip(optimizers, init_opts):
             opt.load_state_dict(st)
-        loader = TokenLoader(files.train_pattern, rank, world, device)
+        loader = TokenLoader(files.train_pattern, rank, world, device, config.vocab_size)
 
     def run_eval(step: int, train_s: float) -> tuple:
         res = evaluate(eval_model, autocast)
