@@ -217,6 +217,7 @@ def sweep_command(
     launcher: Annotated[str, typer.Option(help="local: worker processes here; ray: one Ray task per run on a Ray cluster.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join with --launcher ray (auto, HOST:6379; default: start one here).")] = None,
     max_runs: Annotated[Optional[int], typer.Option(min=1, help="Refuse a spec that expands to more runs than this (default 1000).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Threads per CPU worker (default: the cores other golf workers here leave, divided).")] = None,
 ) -> None:
     """Run an ablation spec: enqueue, train on every local GPU (or CPU slot), rank.
 
@@ -242,6 +243,8 @@ def sweep_command(
     from sweeper.run.estimate import estimate_sweep, format_duration, is_gpu_sized
     from sweeper.names import confined
     from sweeper.run.live_view import SweepWatcher
+    from sweeper.run.outcome import unfinished_runs
+    from sweeper.run.signals import interrupt_exit_code, stop_signals_interrupt
     from sweeper.run.spec_binding import check_same_spec
     from sweeper.store import Store
     # Another base is another experiment: its runs must not be averaged with the spec's own.
@@ -280,9 +283,8 @@ def sweep_command(
         workers_ = RayLauncher(store.connect_url, sweep, address=ray_address, gpus_per_run=gpus_per_run, lease_s=lease)
         slots = workers_.connect()
     else:
-        slots = local.plan_slots(workers, gpus_per_run)
-    threads = int(slots[0].env.get("OMP_NUM_THREADS", "1"))
-    est = estimate_sweep(pending[0].config, len(pending), len(slots), threads)
+        slots = local.plan_slots(workers, gpus_per_run, cores=_free_cores(store), threads=threads)
+    est = estimate_sweep(pending[0].config, len(pending), len(slots), int(slots[0].env.get("OMP_NUM_THREADS", "1")))
     console.print(f"estimate: {est.step_s * 1000:.0f} ms/step on {est.device}, ~{format_duration(est.per_run_s)} "
                   f"per run, {len(pending)} runs on {len(slots)} worker(s) -> ~{format_duration(est.total_s)}",
                   highlight=False, soft_wrap=True)
@@ -303,21 +305,37 @@ def sweep_command(
         workers_ = local.LocalLauncher(store.connect_url, slots, sweep, lease_s=lease, log_dir=log_dir)
         where = f"{len(slots)} worker(s): {', '.join(s.device for s in slots)}; logs in {log_dir}/"
     console.print(escape(where), highlight=False, soft_wrap=True)
-    workers_.start()
     watcher = SweepWatcher(store, sweep, console)
-    try:
-        watcher.watch(lambda: workers_.alive() > 0)
-    except KeyboardInterrupt:
-        err_console.print("interrupted: stopping workers, running runs go back to the queue...")
-        released = workers_.stop()
-        counts = store.status_counts(sweep).get(sweep, {})
-        err_console.print(f"stopped: {counts.get('finished', 0)} finished, {counts.get('queued', 0)} queued"
-                          f"{f' ({released} released here)' if released else ''}; run the same command to resume.")
-        raise typer.Exit(130)
-    codes = workers_.wait()
+    with stop_signals_interrupt():  # SIGTERM / SIGHUP: the same path as Ctrl-C
+        workers_.start()
+        try:
+            watcher.watch(lambda: workers_.alive() > 0)
+            codes = workers_.wait()
+        except KeyboardInterrupt as exc:
+            err_console.print("interrupted: stopping workers, running runs go back to the queue...")
+            released = workers_.stop()
+            counts = store.status_counts(sweep).get(sweep, {})
+            err_console.print(f"stopped: {counts.get('finished', 0)} finished, {counts.get('queued', 0)} queued"
+                              f"{f' ({released} released here)' if released else ''}; run the same command to resume.")
+            raise typer.Exit(interrupt_exit_code(exc))
+        problem = unfinished_runs(store, sweep, codes, log_dir if launcher == "local" else None)
+        if problem:  # workers died (store unwritable, crash, OOM kill): give back what they held
+            workers_.stop()
+            fail(problem, code=1)
     if any(codes):
-        err_console.print(f"[yellow]worker exit codes {codes}; see {log_dir}/[/]")
+        err_console.print(escape(f"worker exit codes {codes}; see {log_dir}/"), style="yellow")
     _print_ranking(store, sweep)
+
+
+def _free_cores(store) -> int:
+    """Cores this machine's other golf workers leave (they hold what their running runs record)."""
+    from sweeper.run.threads import free_cores
+
+    cores, held = free_cores(store)
+    if held:
+        err_console.print(f"{held} core(s) here are held by other golf workers; these workers share the {cores} left",
+                          highlight=False)
+    return cores
 
 
 def _check_lease(lease: float) -> None:
@@ -365,32 +383,37 @@ def worker_command(
     gpus_per_run: Annotated[int, typer.Option(min=1, help="GPUs per worker (runs with gpus_per_run > 1 use torchrun).")] = 1,
     exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Exit when the queue is empty.")] = False,
     lease: Annotated[float, typer.Option(help="Lease seconds (renewed every lease/4).")] = 60.0,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Threads per CPU worker (default: the cores other golf workers here leave, divided).")] = None,
 ) -> None:
     """Start workers here that train runs from the store's queue.
 
     Any machine that can reach the database can help a sweep. Ctrl-C gives their running runs back."""
     _check_lease(lease)
     from sweeper.run import local_launcher as local
+    from sweeper.run.signals import interrupt_exit_code, stop_signals_interrupt
     from sweeper.store import Store, default_db_url
 
     url = db or default_db_url()
     store = Store(url)  # fail fast on a bad URL or a too-new schema
     shown_url = store.url  # password hidden
+    cores = _free_cores(store)
     store.close()
     gpu_list = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
-    slots = local.plan_slots(workers, gpus_per_run, gpus=gpu_list)
+    slots = local.plan_slots(workers, gpus_per_run, gpus=gpu_list, cores=cores, threads=threads)
     pool = local.LocalLauncher(url, slots, sweep, lease_s=lease, exit_when_idle=exit_when_idle)
     console.print(escape(f"{len(slots)} worker(s) on {shown_url}: {', '.join(s.device for s in slots)}"),
                   highlight=False)
-    pool.start()
-    try:
-        codes = pool.wait()
-    except KeyboardInterrupt:
-        released = pool.stop()
-        err_console.print(f"stopped; {released} run(s) released by the launcher")
-        raise typer.Exit(130)
+    with stop_signals_interrupt():  # SIGTERM / SIGHUP: the same path as Ctrl-C
+        pool.start()
+        try:
+            codes = pool.wait()
+        except KeyboardInterrupt as exc:
+            released = pool.stop()
+            err_console.print(f"stopped; {released} run(s) released by the launcher")
+            raise typer.Exit(interrupt_exit_code(exc))
     if any(codes):
-        raise typer.Exit(1)
+        fail(f"worker exit codes {codes}: a worker that exits non-zero could not use the store or crashed "
+             "(its log is above)", code=1)
 
 
 @app.command("status")

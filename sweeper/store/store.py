@@ -27,6 +27,7 @@ API (stable; other modules code against it):
            .requeue_expired(now=None) -> int          (now: injected clock, epoch seconds)
            .cancel(sweep=|run_id=) -> int ; .retry(sweep=|run_id=, attempts=3) -> int
     Progress: .status_counts(sweep=None) ; .live_runs(sweep) -> list[LiveRun] ; .run_detail(run_id)
+              .running_devices(host) -> list[str]   (devices of the runs running on a host)
 Table `attempts` keeps one row per attempt (worker, host, device, outcome running | finished |
 failed | lost | interrupted | cancelled), so a killed attempt's partial curve is labelled as such.
 Writes on SQLite take the write lock up front (BEGIN IMMEDIATE) and transient lock/serialization
@@ -558,6 +559,15 @@ class Store:
         for name, status, n in rows:
             out.setdefault(name, {})[status] = n
         return out
+
+    def running_devices(self, host: str) -> list[str]:
+        """The device of every run now running on `host` (e.g. 'cpu x2'): what its workers hold."""
+        try:
+            with self._read() as conn:
+                return list(conn.execute(select(runs_t.c.device).where(
+                    runs_t.c.status == "running", runs_t.c.host == host, runs_t.c.device.is_not(None))).scalars())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the runs of host {host!r}: {exc}") from exc
 
     def live_runs(self, sweep: str) -> list[LiveRun]:
         """Every run of a sweep with its live progress and the latest val_loss of its current
