@@ -320,7 +320,10 @@ def sweep_command(
             raise typer.Exit(interrupt_exit_code(exc))
         problem = unfinished_runs(store, sweep, codes, log_dir if launcher == "local" else None)
         if problem:  # workers died (store unwritable, crash, OOM kill): give back what they held
-            workers_.stop()
+            try:
+                workers_.stop()
+            except GolfError as exc:
+                problem += f"; {exc}"
             fail(problem, code=1)
     if any(codes):
         err_console.print(escape(f"worker exit codes {codes}; see {log_dir}/"), style="yellow")
