@@ -7,6 +7,7 @@ Each section belongs to one area; heavy imports happen inside the commands so th
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,6 +15,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
+
+try:  # typer >= 0.2x vendors click as typer._click; older ones use click itself
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from sweeper.errors import GolfError
 
@@ -23,19 +30,48 @@ console = Console(width=_PIPE_WIDTH)
 err_console = Console(stderr=True, width=_PIPE_WIDTH)
 
 
-class _GolfApp(typer.Typer):
-    """Typer app that turns golf's own errors into one red line and exit code 2."""
+class _GolfGroup(TyperGroup):
+    """The one rule of golf's commands: do what was asked, or print one line naming the input and
+    what was expected and exit 2 (click's usage errors and golf's own errors alike). Anything else
+    is a bug: its traceback is kept, with a line asking to report it."""
 
-    def __call__(self, *args, **kwargs):
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
         try:
-            return super().__call__(*args, **kwargs)
-        except GolfError as exc:  # pragma: no cover - exercised through subprocess tests
-            err_console.print(f"[bold red]error:[/] {exc}")
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except GolfError as exc:
+            _error_line(str(exc))
             sys.exit(exc.exit_code)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see {ctx.command_path} --help)" if isinstance(exc, UsageError) and ctx else ""
+            _error_line(exc.format_message() + hint)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            _error_line("aborted")
+            sys.exit(1)
+        except Exception:
+            import traceback
+            traceback.print_exc()
+            err_console.print("[bold red]internal error:[/] this is a bug in golf, not in your input; please "
+                              "report it with the command and the traceback above.", highlight=False)
+            sys.exit(1)
+        sys.exit(code or 0)
 
 
-app = _GolfApp(help="golf: ablation sweeps for small-GPT training runs.", no_args_is_help=True,
-               pretty_exceptions_enable=False, add_completion=False)
+def _error_line(message: str) -> None:
+    """`error: MESSAGE` on one line: the user's text escaped (it may hold rich markup), and a database
+    driver's multi-line detail joined, without SQLAlchemy's link to its error catalogue."""
+    message = " ".join(re.sub(r"\(Background on this error at: [^)]*\)", "", message).split())
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+app = typer.Typer(cls=_GolfGroup, help="golf: ablation sweeps for small-GPT training runs.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
 data_app = typer.Typer(help="Training data: shards and tokenizer.", no_args_is_help=True)
 spec_app = typer.Typer(help="Ablation specs (ablations/*.yaml).", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -44,7 +80,7 @@ app.add_typer(spec_app, name="spec")
 
 def fail(message: str, code: int = 2) -> None:
     """Print one clear error line and exit (2 = bad input)."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    _error_line(message)
     raise typer.Exit(code)
 
 
@@ -91,7 +127,10 @@ def train_command(
             elif event.kind == "eval":
                 progress.console.print(f"step {event.step:>5}  val_loss {event.val_loss:.4f}  "
                                        f"val_bpb {event.val_bpb:.4f}  train_time {event.train_time_s:.1f}s")
-        final = train(config, on_event, out)
+        try:
+            final = train(config, on_event, out)
+        except ValueError as exc:  # the training core's data errors name their file
+            fail(str(exc))
     for key, value in dataclasses.asdict(final).items():
         console.print(f"{key:>20}: {value}")
 
@@ -107,7 +146,10 @@ def data_prepare(
     from model.prepare import prepare
     if out is None:
         out = Path(os.environ.get("GOLF_DATA_DIR") or Path.home() / ".cache/golf/data") / "default"
-    info = prepare(out, list(text) if text else None, vocab)
+    try:
+        info = prepare(out, list(text) if text else None, vocab)
+    except ValueError as exc:  # bad options or text, named by prepare
+        fail(str(exc))
     Console().print(f"wrote {info['out']}: tokenizer.model, {info['train_tokens']} train tokens, "
                f"{info['val_tokens']} val tokens")
 
@@ -119,6 +161,7 @@ def data_prepare(
 def spec_check(
     files: list[Path] = typer.Argument(..., help="Spec files to validate."),
     base: Optional[str] = typer.Option(None, "--base", help="Also resolve against this preset."),
+    max_runs: Optional[int] = typer.Option(None, "--max-runs", min=1, help="Run limit per spec (default 1000)."),
 ):
     """Validate spec files (parse and resolve every variant) without running anything.
 
@@ -126,10 +169,11 @@ def spec_check(
     """
 
     from sweeper.spec import expand, load_spec
+    from sweeper.spec.limits import DEFAULT_MAX_RUNS
     bad = 0
     for f in files:
         try:
-            exp = expand(load_spec(f), base)
+            exp = expand(load_spec(f), base, max_runs=max_runs or DEFAULT_MAX_RUNS)
         except GolfError as exc:
             bad += 1
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -153,7 +197,7 @@ def sweep_command(
     spec: Annotated[Path, typer.Argument(help="Ablation spec (ablations/*.yaml).")],
     base: Annotated[Optional[str], typer.Option(help="Preset to run on instead of the spec's (tiny on a CPU).")] = None,
     seeds: Annotated[Optional[int], typer.Option(help="Number of seeds instead of the spec's.")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per GPU, else per CPU core).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per GPU, else per CPU core).")] = None,
     db: DbOption = None,
     detach: Annotated[bool, typer.Option("--detach", help="Only enqueue; run `golf worker` elsewhere.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the expanded runs and exit.")] = False,
@@ -163,6 +207,8 @@ def sweep_command(
     launcher: Annotated[str, typer.Option(help="local: worker processes here; ray: one Ray task per run on a Ray cluster.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join with --launcher ray (auto, HOST:6379; default: start one here).")] = None,
     train: TrainOption = None,
+    max_runs: Annotated[Optional[int], typer.Option(min=1, help="Refuse a spec that expands to more runs than this (default 1000).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Threads per CPU worker (default: the cores other golf workers here leave, divided).")] = None,
 ) -> None:
     """Run an ablation spec: enqueue, train on every local GPU (or CPU slot), rank.
 
@@ -172,10 +218,12 @@ def sweep_command(
         fail(f"--launcher must be local or ray, got {launcher!r}")
     if ray_address is not None and launcher != "ray":
         fail("--ray-address needs --launcher ray")
+    _check_lease(lease)
     from sweeper.spec import expand, load_spec
+    from sweeper.spec.limits import DEFAULT_MAX_RUNS
 
     parsed = load_spec(spec)
-    expansion = expand(parsed, base, seeds)
+    expansion = expand(parsed, base, seeds, max_runs or DEFAULT_MAX_RUNS)
     if dry_run:
         from sweeper.spec.dry_run_view import dry_run_table
         console.print(dry_run_table(expansion))
@@ -184,23 +232,27 @@ def sweep_command(
     from sweeper.run import sweep as sweeps
     from sweeper.run.estimate import format_duration
     from sweeper.run.live_view import SweepWatcher
+    from sweeper.run.outcome import unfinished_runs
+    from sweeper.run.signals import interrupt_exit_code, stop_signals_interrupt
     from sweeper.store import Store
 
     store = Store(db)
     plan = sweeps.plan_sweep(store, parsed, expansion, spec.read_text(), base, name)
     pending = plan.pending
     console.print(f"sweep [bold]{escape(plan.name)}[/]: {len(plan.plans)} runs, {len(plan.plans) - len(pending)} "
-                  f"already ended, {len(pending)} to run ({plan.new} new), store {store.url}",
+                  f"already ended, {len(pending)} to run ({plan.new} new), store {escape(store.url)}",
                   highlight=False, soft_wrap=True)
     if detach or not pending:
         sweeps.enqueue(store, plan)
         if detach:
-            console.print(f"enqueued; start workers with: golf worker --db {store.url} --sweep {plan.name}",
-                          soft_wrap=True)
+            console.print(escape(f"enqueued; start workers with: golf worker --db {store.url} --sweep {plan.name}"),
+                          soft_wrap=True, highlight=False)
         else:
             _print_ranking(store, plan.name)
         return
-    workers_ = sweeps.open_launcher(launcher, store.url, plan, workers, lease, ray_address, train)
+    cores = _free_cores(store) if launcher == "local" else None
+    workers_ = sweeps.open_launcher(launcher, store, plan, workers, lease, ray_address, train, cores=cores,
+                                    threads=threads)
     est = sweeps.estimate_cost(plan, workers_)
     slots = workers_.connect()
     console.print(f"estimate: {est.step_s * 1000:.0f} ms/step on {est.device}, ~{format_duration(est.per_run_s)} "
@@ -215,22 +267,48 @@ def sweep_command(
         if not typer.confirm("Start anyway?", default=False):
             raise typer.Exit(1)
     sweeps.enqueue(store, plan)  # only now: a declined sweep leaves the store as it was
-    console.print(workers_.describe(), highlight=False, soft_wrap=True)
-    workers_.start()
+    console.print(escape(workers_.describe()), highlight=False, soft_wrap=True)
     watcher = SweepWatcher(store, plan.name, console)
-    try:
-        watcher.watch(lambda: workers_.alive() > 0)
-    except KeyboardInterrupt:
-        err_console.print("interrupted: stopping workers, running runs go back to the queue...")
-        released = workers_.stop()
-        counts = store.status_counts(plan.name).get(plan.name, {})
-        err_console.print(f"stopped: {counts.get('finished', 0)} finished, {counts.get('queued', 0)} queued"
-                          f"{f' ({released} released here)' if released else ''}; run the same command to resume.")
-        raise typer.Exit(130)
-    codes = workers_.wait()
+    with stop_signals_interrupt():  # SIGTERM / SIGHUP: the same path as Ctrl-C
+        workers_.start()
+        try:
+            watcher.watch(lambda: workers_.alive() > 0)
+            codes = workers_.wait()
+        except KeyboardInterrupt as exc:
+            err_console.print("interrupted: stopping workers, running runs go back to the queue...")
+            released = workers_.stop()
+            counts = store.status_counts(plan.name).get(plan.name, {})
+            err_console.print(f"stopped: {counts.get('finished', 0)} finished, {counts.get('queued', 0)} queued"
+                              f"{f' ({released} released here)' if released else ''}; run the same command to resume.")
+            raise typer.Exit(interrupt_exit_code(exc))
+        problem = unfinished_runs(store, plan.name, codes, workers_.log_dir if launcher == "local" else None)
+        if problem:  # workers died (store unwritable, crash, OOM kill): give back what they held
+            try:
+                workers_.stop()
+            except GolfError as exc:
+                problem += f"; {exc}"
+            fail(problem, code=1)
     if any(codes):
-        err_console.print(f"[yellow]worker exit codes {codes}; see {workers_.log_dir}/[/]")
+        err_console.print(escape(f"worker exit codes {codes}; see {workers_.log_dir}/"), style="yellow")
     _print_ranking(store, plan.name)
+
+
+def _free_cores(store) -> int:
+    """Cores this machine's other golf workers leave (they hold what their running runs record)."""
+    from sweeper.run.threads import free_cores
+
+    cores, held = free_cores(store)
+    if held:
+        err_console.print(f"{held} core(s) here are held by other golf workers; these workers share the {cores} left",
+                          highlight=False)
+    return cores
+
+
+def _check_lease(lease: float) -> None:
+    # Shorter than a second, heartbeats (every lease/4) would flood the store and an eval would
+    # outlast the lease: every run would be taken from its worker.
+    if not lease >= 1.0:
+        fail(f"--lease: got {lease} (expected at least 1 second)")
 
 
 def _print_ranking(store, sweep: str) -> None:
@@ -240,7 +318,7 @@ def _print_ranking(store, sweep: str) -> None:
 
     counts = store.status_counts(sweep).get(sweep, {})
     if counts.get("failed"):
-        err_console.print(f"[red]{counts['failed']} run(s) failed[/]: golf runs {sweep} --status failed")
+        err_console.print(f"[red]{counts['failed']} run(s) failed[/]: golf runs {escape(sweep)} --status failed")
     res = load(sweep, store)
     if res.runs["val_loss"].notna().sum() == 0:
         return
@@ -249,7 +327,7 @@ def _print_ranking(store, sweep: str) -> None:
     else:
         summary = res.report()
         title = _ranking_title(sweep, res.threshold, summary)
-    console.print(report_view.to_rich_table(summary, title=title, width=console.width))
+    console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))
 
 
 def _ranking_title(sweep: str, threshold, summary) -> str:
@@ -265,37 +343,46 @@ def _ranking_title(sweep: str, threshold, summary) -> str:
 def worker_command(
     db: DbOption = None,
     gpus: Annotated[Optional[str], typer.Option(help="GPU indices to use, e.g. 0,1 (default: all visible).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (CPU slots when there is no GPU).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (CPU slots when there is no GPU).")] = None,
     sweep: Annotated[Optional[str], typer.Option(help="Only take runs of this sweep.")] = None,
-    gpus_per_run: Annotated[int, typer.Option(help="GPUs per worker (runs with gpus_per_run > 1 use torchrun).")] = 1,
+    gpus_per_run: Annotated[int, typer.Option(min=1, help="GPUs per worker (runs with gpus_per_run > 1 use torchrun).")] = 1,
     exit_when_idle: Annotated[bool, typer.Option("--exit-when-idle", help="Exit when the queue is empty.")] = False,
     lease: Annotated[float, typer.Option(help="Lease seconds (renewed every lease/4).")] = 60.0,
     train: TrainOption = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Threads per CPU worker (default: the cores other golf workers here leave, divided).")] = None,
 ) -> None:
     """Start workers here that train runs from the store's queue.
 
     Any machine that can reach the database can help a sweep. Ctrl-C gives their running runs back."""
+    _check_lease(lease)
     from sweeper.run import local_launcher as local
+    from sweeper.run.signals import interrupt_exit_code, stop_signals_interrupt
     from sweeper.store import Store, default_db_url
 
     url = db or default_db_url()
-    Store(url).close()  # fail fast on a bad URL or a too-new schema
+    store = Store(url)  # fail fast on a bad URL or a too-new schema
+    shown_url = store.url  # password hidden
+    cores = _free_cores(store)
+    store.close()
     if train is not None:
         from sweeper.run.worker import import_train
         import_train(train)  # ... or a train function that cannot be imported
     gpu_list = [g.strip() for g in gpus.split(",") if g.strip()] if gpus else None
-    slots = local.plan_slots(workers, gpus_per_run, gpus=gpu_list)
+    slots = local.plan_slots(workers, gpus_per_run, gpus=gpu_list, cores=cores, threads=threads)
     pool = local.LocalLauncher(url, slots, sweep, lease_s=lease, exit_when_idle=exit_when_idle, train=train)
-    console.print(f"{len(slots)} worker(s) on {url}: {', '.join(s.device for s in slots)}", highlight=False)
-    pool.start()
-    try:
-        codes = pool.wait()
-    except KeyboardInterrupt:
-        released = pool.stop()
-        err_console.print(f"stopped; {released} run(s) released by the launcher")
-        raise typer.Exit(130)
+    console.print(escape(f"{len(slots)} worker(s) on {shown_url}: {', '.join(s.device for s in slots)}"),
+                  highlight=False)
+    with stop_signals_interrupt():  # SIGTERM / SIGHUP: the same path as Ctrl-C
+        pool.start()
+        try:
+            codes = pool.wait()
+        except KeyboardInterrupt as exc:
+            released = pool.stop()
+            err_console.print(f"stopped; {released} run(s) released by the launcher")
+            raise typer.Exit(interrupt_exit_code(exc))
     if any(codes):
-        raise typer.Exit(1)
+        fail(f"worker exit codes {codes}: a worker that exits non-zero could not use the store or crashed "
+             "(its log is above)", code=1)
 
 
 @app.command("status")
@@ -332,7 +419,7 @@ def runs_command(
     if store.get_sweep(sweep) is None:
         fail(f"no sweep named {sweep!r} in {store.url}")
     runs = [r for r in store.live_runs(sweep) if status is None or r.status == status]
-    console.print(runs_table(runs, title=f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else "")))
+    console.print(runs_table(runs, title=escape(f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else ""))))
 
 
 @app.command("show")
@@ -357,7 +444,7 @@ def _target(store, target: str) -> dict:
 @app.command("retry")
 def retry_command(
     target: Annotated[str, typer.Argument(help="Sweep name or run id.")],
-    attempts: Annotated[int, typer.Option(help="Attempts to give each run.")] = 3,
+    attempts: Annotated[int, typer.Option(min=1, help="Attempts to give each run.")] = 3,
     db: DbOption = None,
 ) -> None:
     """Put failed and cancelled runs back in the queue (finished runs are never re-run)."""
@@ -416,6 +503,8 @@ def report_command(
         fail(f"--format must be table, csv, json or markdown, got {fmt!r}")
     if save and threshold is None:
         fail("--save stores --threshold: pass --threshold METRIC=VALUE")
+    if plot is not None and not Path(plot).resolve().parent.is_dir():
+        fail(f"--plot {plot}: folder {Path(plot).resolve().parent} does not exist (expected a PNG path in an existing folder)")
     res = load(sweep, db)
     if threshold is not None:
         chosen = Threshold.parse(threshold, metric or res.metric)
@@ -444,7 +533,7 @@ def report_command(
         plot_curves(res.curves, plot, chosen, summary)
         (console if fmt == "table" else err_console).print(f"wrote {plot}", highlight=False, soft_wrap=True)
     if fmt == "table":
-        console.print(report_view.to_rich_table(summary, title=_ranking_title(sweep, chosen, summary),
+        console.print(report_view.to_rich_table(summary, title=escape(_ranking_title(sweep, chosen, summary)),
                                                 width=console.width))
     else:
         for line in summary.attrs.get("warnings", []):

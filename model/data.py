@@ -30,11 +30,13 @@ class DataFiles:
 class TokenLoader:
     """Streams shards in order (wrapping around); each rank takes its own slice of every batch."""
 
-    def __init__(self, pattern: str, rank: int = 0, world_size: int = 1, device="cpu"):
+    def __init__(self, pattern: str, rank: int = 0, world_size: int = 1, device="cpu",
+                 vocab_size: int | None = None):
         self.files = _shard_files(pattern)
         self.rank, self.world_size, self.device = rank, world_size, torch.device(device)
         self.file_index = 0
-        self.tokens = read_shard(self.files[0])
+        self.vocab_size = vocab_size  # each shard is checked against it as it is read
+        self.tokens = read_shard(self.files[0], vocab_size)
         self.pos = 0
 
     def _take(self, n: int) -> np.ndarray:
@@ -43,7 +45,7 @@ class TokenLoader:
             avail = self.tokens.size - self.pos
             if avail <= 0:
                 self.file_index = (self.file_index + 1) % len(self.files)
-                self.tokens, self.pos = read_shard(self.files[self.file_index]), 0
+                self.tokens, self.pos = read_shard(self.files[self.file_index], self.vocab_size), 0
                 continue
             k = min(left, avail)
             chunks.append(self.tokens[self.pos:self.pos + k])
@@ -66,10 +68,11 @@ class TokenLoader:
         return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
 
-def load_validation_tokens(pattern: str, seq_len: int, max_tokens: int = 0) -> torch.Tensor:
+def load_validation_tokens(pattern: str, seq_len: int, max_tokens: int = 0,
+                           vocab_size: int | None = None) -> torch.Tensor:
     """All validation shards concatenated, trimmed to k*seq_len+1 tokens (k >= 1)."""
     files = _shard_files(pattern)
-    tokens = np.concatenate([read_shard(f) for f in files])
+    tokens = np.concatenate([read_shard(f, vocab_size) for f in files])
     if max_tokens > 0:
         tokens = tokens[:max_tokens + 1]
     k = (tokens.size - 1) // seq_len

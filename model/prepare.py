@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -50,17 +51,73 @@ def _clean_stdlib_prose() -> str:
 
 
 def prepare(out: Path, texts: list[Path] | None = None, vocab: int = 1024) -> dict:
-    """Train the tokenizer and write golf_{train,val}_*.bin + tokenizer.model into `out`."""
+    """Train the tokenizer and write golf_{train,val}_*.bin + tokenizer.model into `out`.
+
+    Bad options raise ValueError naming the option or file. The folder is built next to `out` and
+    renamed into place, so an interrupted or failed run never leaves a half-written `out`; an
+    earlier golf data folder there is replaced, any other non-empty folder is refused."""
+    import shutil
+    import tempfile
+    if not 1 <= vocab <= 65536:
+        raise ValueError(f"--vocab: got {vocab} (expected 1..65536: token ids are stored as uint16)")
+    text = _read_texts(texts) if texts else _clean_stdlib_prose()
+    _check_replaceable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        info = _build(work, text, vocab)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+            os.rename(out, old / out.name)  # out.parent is one file system: both renames are atomic
+            os.rename(work, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {**info, "out": str(out)}
+
+
+# What a golf data folder holds; a folder with anything else is not ours to replace.
+_OURS = ("tokenizer.model", "tokenizer.vocab", "golf_train_*.bin", "golf_val_*.bin", "corpus.txt", "ppm_c_*.npy*")
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder (expected a folder to write the data into)")
+    if out.is_dir():
+        other = [p.name for p in out.iterdir() if not any(p.match(pattern) for pattern in _OURS)]
+        if other:
+            raise ValueError(f"--out {out}: holds files golf did not write ({', '.join(sorted(other)[:3])}); "
+                             "expected an empty folder or an earlier golf data folder")
+
+
+def _read_texts(texts: list[Path]) -> str:
+    parts = []
+    for p in texts:
+        try:
+            parts.append(p.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"--text {p}: not UTF-8 text (byte {exc.start}: {exc.reason}); expected UTF-8") from None
+        except OSError as exc:
+            raise ValueError(f"--text {p}: cannot read it ({exc.strerror or exc})") from None
+    return "\n\n".join(parts)
+
+
+def _build(out: Path, text: str, vocab: int) -> dict:
     import sentencepiece as spm
-    out.mkdir(parents=True, exist_ok=True)
-    text = "\n\n".join(p.read_text(encoding="utf-8") for p in texts) if texts else _clean_stdlib_prose()
     docs = [d for d in text.split("\n\n") if d.strip()]
+    if not docs:
+        raise ValueError("--text: the text is empty (expected some prose to train a tokenizer on)")
     corpus = out / "corpus.txt"
     corpus.write_text("\n".join(d.replace("\n", " ") for d in docs), encoding="utf-8")
-    spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(out / "tokenizer"), model_type="bpe", vocab_size=vocab,
-        byte_fallback=True, split_digits=True, add_dummy_prefix=False, pad_id=0, bos_id=1, eos_id=2,
-        unk_id=3, character_coverage=0.999, num_threads=1, minloglevel=2)
+    try:
+        spm.SentencePieceTrainer.train(
+            input=str(corpus), model_prefix=str(out / "tokenizer"), model_type="bpe", vocab_size=vocab,
+            byte_fallback=True, split_digits=True, add_dummy_prefix=False, pad_id=0, bos_id=1, eos_id=2,
+            unk_id=3, character_coverage=0.999, num_threads=1, minloglevel=2)
+    except RuntimeError as exc:  # SentencePiece's checks: "INTERNAL: file(line) [condition] message"
+        raise ValueError(f"--vocab {vocab}: {str(exc).split('] ', 1)[-1].strip()}") from None
     sp = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
     ids = []
     for d in docs:
@@ -68,31 +125,26 @@ def prepare(out: Path, texts: list[Path] | None = None, vocab: int = 1024) -> di
         ids.extend(sp.encode(d.replace("\n", " ")))
     tokens = np.asarray(ids, dtype=np.uint16)
     n_val = max(len(tokens) // 10, 1)
-    write_shard(out / "golf_val_000000.bin", tokens[:n_val])
     train = tokens[n_val:]
-    for i in range(0, max(len(train), 1), TRAIN_TOKENS_PER_SHARD):
+    if train.size == 0:
+        raise ValueError(f"--text: only {len(tokens)} tokens (expected enough text for a train and a val split)")
+    write_shard(out / "golf_val_000000.bin", tokens[:n_val])
+    for i in range(0, len(train), TRAIN_TOKENS_PER_SHARD):
         write_shard(out / f"golf_train_{i // TRAIN_TOKENS_PER_SHARD:06d}.bin",
                     train[i:i + TRAIN_TOKENS_PER_SHARD])
     corpus.unlink()
-    return {"train_tokens": int(train.size), "val_tokens": int(n_val), "out": str(out)}
+    return {"train_tokens": int(train.size), "val_tokens": int(n_val)}
 
 
 def default_data_dir() -> Path:
-    """Prepare golf's embedded corpus once (file lock + atomic rename) and return its folder."""
+    """Prepare golf's embedded corpus once (under a file lock; `prepare` renames it into place
+    atomically) and return its folder."""
     import fcntl
-    import os
-    import shutil
-    import tempfile
     base = Path(os.environ.get("GOLF_DATA_DIR") or Path.home() / ".cache" / "golf" / "data")
     base.mkdir(parents=True, exist_ok=True)
     final = base / "default"
     with open(base / ".prepare.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # other workers wait here, then find it ready
         if not final.is_dir():
-            tmp = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))
-            try:
-                prepare(tmp)
-                os.rename(tmp, final)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+            prepare(final)
     return final

@@ -41,6 +41,8 @@ def read_shard(path: str | Path, vocab_size: int | None = None) -> np.ndarray:
     if header[1] != SHARD_VERSION:
         raise ValueError(f"{path}: unsupported shard version {header[1]}, expected {SHARD_VERSION}")
     count = int(header[2])
+    if count == 0:  # a loader would wrap around it forever, never getting a token
+        raise ValueError(f"{path}: shard holds no tokens (expected at least one)")
     expected = HEADER_BYTES + 2 * count
     if size != expected:
         raise ValueError(f"{path}: file is {size} bytes but the header's {count} tokens need {expected}")

@@ -133,7 +133,7 @@ class _Evaluator:
         if self.batch_seqs < 1:
             raise ValueError(f"val_batch_size={config.val_batch_size}: expected at least one sequence "
                              f"per forward, i.e. >= world {world} * accum {accum} * train_seq_len {T}")
-        self.tokens = load_validation_tokens(files.val_pattern, T, config.val_max_tokens)
+        self.tokens = load_validation_tokens(files.val_pattern, T, config.val_max_tokens, config.vocab_size)
         self.luts = build_bpb_luts(files.tokenizer_path, config.vocab_size, device)
         # PPM-C depends only on the validation stream: computed once, cached next to the data.
         # The weight is the evaluator's own: tests set the ends 0 and 1, which TrainConfig refuses.
@@ -220,7 +220,7 @@ def _train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None,
         # device_ids must be None for a module on the CPU; no buffer to broadcast (the reference)
         model = DistributedDataParallel(model, device_ids=[device.index] if is_cuda else None,
                                         broadcast_buffers=False)
-    loader = TokenLoader(files.train_pattern, rank, world, device)
+    loader = TokenLoader(files.train_pattern, rank, world, device, config.vocab_size)
     evaluate = _Evaluator(config, files, device, rank, world, accum)
     num_params = sum(p.numel() for p in base_model.parameters())
 
@@ -260,7 +260,7 @@ def _train(config: TrainConfig, on_event: EventCallback, out_dir: Path | None,
         base_model.load_state_dict(init_model)
         for opt, st in zip(optimizers, init_opts):
             opt.load_state_dict(st)
-        loader = TokenLoader(files.train_pattern, rank, world, device)
+        loader = TokenLoader(files.train_pattern, rank, world, device, config.vocab_size)
 
     def shared(value: float, op) -> float:
         """One number made equal on all ranks (one all-reduce), so they decide alike."""

@@ -36,5 +36,7 @@ def fake_train(config: TrainConfig, on_event: Callable, out_dir: Path, seconds: 
 instant = functools.partial(fake_train, seconds=0.0)
 in_10ms = functools.partial(fake_train, seconds=0.01)
 in_200ms = functools.partial(fake_train, seconds=0.2)
+in_500ms = functools.partial(fake_train, seconds=0.5)
 in_3s = functools.partial(fake_train, seconds=3.0)
 in_60s = functools.partial(fake_train, seconds=60.0)
+in_120s = functools.partial(fake_train, seconds=120.0)

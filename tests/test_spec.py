@@ -68,7 +68,7 @@ def test_errors_name_file_line_variant(body, expect):
     ("name: t\nbase: huge\nvariants:\n  a: {}\n", "x.yaml:2: base: got 'huge' (expected 'golf', 'medium' or 'tiny')"),
     ("name: t\n", "x.yaml:1: missing key 'variants'"),
     ("- 1\n", "x.yaml:1: expected a mapping with keys name, description, base"),
-    ("name: !!python/object:os.system x\n", "x.yaml:1: YAML syntax: could not determine a constructor"),
+    ("name: !!python/object:os.system x\n", "x.yaml:1: YAML tag '!!python/object:os.system' is not allowed"),
     ("name: t\nbase: tiny\nconfig:\n  value_embeds: {pattern: mirror, count: 3}\n  add_ve: 20\nvariants:\n  a: {}\n",
      "x.yaml:5: config: add_ve: 23 mirrored tables need 46 layers but the model has 16 layers"),
 ])

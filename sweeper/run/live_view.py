@@ -28,7 +28,7 @@ class SweepWatcher:
         self.refresh_s, self.recent = refresh_s, recent
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console)
-        self.task = self.progress.add_task(sweep, total=None, detail="")
+        self.task = self.progress.add_task(escape(sweep), total=None, detail="")  # the column reads markup
         self._seen_status: dict[str, str] = {}
 
     def render(self, runs: list[LiveRun]) -> Group:

@@ -2,7 +2,8 @@
 
 Workers are `python -m sweeper.run.worker` processes in their own session, so a Ctrl-C reaches them
 only through `stop()`, which forwards it, waits for each worker to give its run back, and releases
-whatever a worker that died could not.
+whatever a worker that died could not. They get the store URL in their environment ($GOLF_DB), not
+their argv, which any user can read with `ps`; and they stop by themselves when the launcher dies.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from sweeper.errors import GolfError
+from sweeper.errors import GolfError, StoreError
 from sweeper.store import Store
 
 
@@ -44,10 +45,12 @@ def visible_gpus() -> list[str]:
 
 
 def plan_slots(workers: Optional[int] = None, gpus_per_run: int = 1, gpus: Optional[list[str]] = None,
-               host: Optional[str] = None, cpu: bool = False) -> list[WorkerSlot]:
+               host: Optional[str] = None, cpu: bool = False, cores: Optional[int] = None,
+               threads: Optional[int] = None) -> list[WorkerSlot]:
     """Worker slots for this machine: GPUs split into groups of `gpus_per_run` (one worker each,
-    at most `workers`), or, with no GPU (or cpu=True), `workers` CPU slots sharing the cores
-    (default: one slot per `gpus_per_run` cores, so each run gets whole cores)."""
+    at most `workers`), or, with no GPU (or cpu=True), `workers` CPU slots sharing `cores` (default:
+    all of them; sweeper.run.threads counts those other workers hold), `threads` each (default:
+    one slot per `gpus_per_run` cores, so each run gets whole cores)."""
     # The launcher's pid keeps names unique when two sweeps run on one machine.
     host = f"{host or socket.gethostname()}-{os.getpid()}"
     gpus = [] if cpu else (visible_gpus() if gpus is None else gpus)
@@ -59,9 +62,9 @@ def plan_slots(workers: Optional[int] = None, gpus_per_run: int = 1, gpus: Optio
         groups = groups[:workers] if workers else groups
         return [WorkerSlot(f"{host}-gpu{'_'.join(g)}", ("gpus " if len(g) > 1 else "gpu ") + ",".join(g),
                            {"CUDA_VISIBLE_DEVICES": ",".join(g)}) for g in groups]
-    cores = os.cpu_count() or 1
-    n = workers or max(cores // gpus_per_run, 1)
-    threads = max(cores // (n * gpus_per_run), 1)
+    cores = max(cores if cores is not None else (os.cpu_count() or 1), 1)
+    n = workers or max(cores // (gpus_per_run * (threads or 1)), 1)
+    threads = threads or max(cores // (n * gpus_per_run), 1)
     # CUDA hidden so a CPU slot never grabs a GPU that another process owns; OMP_NUM_THREADS for
     # the OpenMP libraries the child loads, --threads (from `threads`) for torch itself.
     return [WorkerSlot(f"{host}-cpu{i}", f"cpu x{threads}",
@@ -93,7 +96,7 @@ class LocalLauncher:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         for slot in self.slots:
-            cmd = [sys.executable, "-m", "sweeper.run.worker", "--db", self.db, "--name", slot.name,
+            cmd = [sys.executable, "-m", "sweeper.run.worker", "--name", slot.name, "--exit-with-parent",
                    "--lease", str(self.lease_s), "--runs-dir", str(self.runs_dir)]
             cmd += ["--sweep", self.sweep] if self.sweep else []
             cmd += ["--exit-when-idle"] if self.exit_when_idle else []
@@ -101,7 +104,8 @@ class LocalLauncher:
             cmd += ["--train", self.train] if self.train else []
             out = open(self.log_dir / f"{slot.name}.log", "a") if self.log_dir is not None else None
             try:
-                self.procs.append(subprocess.Popen(cmd, env={**os.environ, **slot.env}, stdout=out,
+                env = {**os.environ, **slot.env, "GOLF_DB": self.db}
+                self.procs.append(subprocess.Popen(cmd, env=env, stdout=out,
                                                    stderr=subprocess.STDOUT if out else None,
                                                    start_new_session=True))
             finally:
@@ -134,8 +138,12 @@ class LocalLauncher:
                 if p.poll() is None:
                     p.kill()
                     p.wait()
-        store = Store(self.db)
         try:
-            return store.release_worker_runs([s.name for s in self.slots], "launcher stopped")
-        finally:
-            store.close()
+            store = Store(self.db)
+            try:
+                return store.release_worker_runs([s.name for s in self.slots], "launcher stopped")
+            finally:
+                store.close()
+        except StoreError as exc:
+            raise StoreError(f"workers stopped, but their runs could not be released ({exc}); they go back "
+                             "to the queue when their lease lapses") from exc

@@ -2,8 +2,8 @@
 launcher that trains them, and the cost estimate. `golf sweep` (cli.py) only parses, asks and
 renders around these.
 
-    plan = plan_sweep(store, spec, expansion, spec_text, base, name)
-    launcher = open_launcher("local", store.url, plan, workers=None, lease_s=60.0)
+    plan = plan_sweep(store, spec, expansion, spec_text, base, name)   # refuses another spec's name
+    launcher = open_launcher("local", store, plan, workers=None, lease_s=60.0)
     estimate = estimate_cost(plan, launcher)
     enqueue(store, plan); launcher.start(); ...; launcher.wait()
 """
@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Protocol
 
+from sweeper.names import check_name, confined
 from sweeper.run.estimate import Estimate, estimate_sweep, is_gpu_sized
 from sweeper.run.local_launcher import LocalLauncher, WorkerSlot, plan_slots
+from sweeper.run.spec_binding import check_same_spec
 from sweeper.run.worker import import_train
 from sweeper.spec import Expansion, RunPlan, Spec
 from sweeper.store import Store
@@ -50,8 +52,11 @@ class Launcher(Protocol):
 
 def sweep_name(spec: Spec, base: Optional[str], name: Optional[str] = None) -> str:
     """The spec's name; with a --base other than the spec's, NAME-BASE: another base is another
-    experiment, and its runs must never be averaged with the spec's own."""
-    return name or (spec.name if base in (None, spec.base) else f"{spec.name}-{base}")
+    experiment, and its runs must never be averaged with the spec's own. A --name must be usable as
+    a folder name (it names the sweep's log and artifact folders)."""
+    if name is not None:
+        return check_name(name, "--name")
+    return spec.name if base in (None, spec.base) else f"{spec.name}-{base}"
 
 
 @dataclass
@@ -82,10 +87,13 @@ class SweepPlan:
 
 def plan_sweep(store: Store, spec: Spec, expansion: Expansion, spec_text: str, base: Optional[str] = None,
                name: Optional[str] = None) -> SweepPlan:
-    """The sweep of an expanded spec, against what `store` already holds."""
+    """The sweep of an expanded spec, against what `store` already holds. A sweep name already
+    bound to another spec is refused (GolfError suggesting --name); the same spec resumes."""
     sweep = sweep_name(spec, base, name)
-    stored = {r.key: r.status for r in store.list_runs(sweep)}
-    return SweepPlan(sweep, spec_text, expansion, sorted(expansion.plans, key=lambda p: p.seed), stored)
+    plans = sorted(expansion.plans, key=lambda p: p.seed)
+    stored_runs = store.list_runs(sweep)
+    check_same_spec(sweep, store.get_sweep(sweep), stored_runs, plans, expansion.threshold)
+    return SweepPlan(sweep, spec_text, expansion, plans, {r.key: r.status for r in stored_runs})
 
 
 def enqueue(store: Store, plan: SweepPlan) -> int:
@@ -97,11 +105,15 @@ def enqueue(store: Store, plan: SweepPlan) -> int:
                                           for p in plan.plans])
 
 
-def open_launcher(kind: str, db_url: str, plan: SweepPlan, workers: Optional[int] = None, lease_s: float = 60.0,
-                  ray_address: Optional[str] = None, train: Optional[str] = None) -> Launcher:
+def open_launcher(kind: str, store: Store, plan: SweepPlan, workers: Optional[int] = None, lease_s: float = 60.0,
+                  ray_address: Optional[str] = None, train: Optional[str] = None, cores: Optional[int] = None,
+                  threads: Optional[int] = None) -> Launcher:
     """The launcher for `kind` (local | ray), connected: its slots are known. `train` is the
     workers' train function as module:function (None: model.train), checked here so that a bad
-    one is one error, not one per worker."""
+    one is one error, not one per worker. `cores`: the CPU cores the local workers may share
+    (sweeper.run.threads: what other golf workers here leave); `threads`: per CPU worker. The
+    workers get the store's real URL (with its password) through their environment only."""
+    db_url = store.connect_url
     if train is not None:
         import_train(train)
     if kind == "ray":
@@ -109,8 +121,8 @@ def open_launcher(kind: str, db_url: str, plan: SweepPlan, workers: Optional[int
         launcher: Launcher = RayLauncher(db_url, plan.name, address=ray_address, gpus_per_run=plan.gpus_per_run,
                                          lease_s=lease_s, train=train)
     elif kind == "local":
-        launcher = LocalLauncher(db_url, plan_slots(workers, plan.gpus_per_run), plan.name, lease_s=lease_s,
-                                 log_dir=LOG_ROOT / plan.name, train=train)
+        launcher = LocalLauncher(db_url, plan_slots(workers, plan.gpus_per_run, cores=cores, threads=threads),
+                                 plan.name, lease_s=lease_s, log_dir=confined(LOG_ROOT, plan.name), train=train)
     else:
         raise ValueError(f"launcher must be local or ray, got {kind!r}")
     launcher.connect()

@@ -10,9 +10,12 @@ import path) in-process, or `torchrun -m model` when the config asks for `gpus_p
 Events go to a writer thread that batches eval rows into the store and renews
 the run's lease, so the training loop never waits on the database.
 
-Stopping: SIGINT / SIGTERM give the running attempt back to the queue (its evals flushed first)
-and exit; a refused heartbeat (the run was cancelled, or our lease expired and another worker
-took it) abandons the run without writing anything more for it.
+Stopping: SIGINT / SIGTERM / SIGHUP give the running attempt back to the queue (its evals flushed
+first) and exit; so does the death of the launcher with --exit-with-parent. A refused heartbeat
+(the run was cancelled, or our lease expired and another worker took it) abandons the run without
+writing anything more for it. A run that stops emitting events (sweeper.run.watchdog) is failed.
+A store that stays unwritable for a lease's length ends the worker with exit code 1, after it
+gives back its run if it still can.
 """
 
 from __future__ import annotations
@@ -36,8 +39,11 @@ from typing import Callable, Optional
 
 from model.config import TrainConfig
 from model.events import Eval, Final, TrainingError, TrainStep
-from sweeper.errors import GolfError
-from sweeper.store import RunRecord, Store
+from sweeper.errors import GolfError, StoreError
+from sweeper.names import confined
+from sweeper.run.signals import STOP_SIGNALS, parent_gone, signal_me_when_parent_dies
+from sweeper.run.watchdog import ProgressWatchdog
+from sweeper.store import RunRecord, Store, default_db_url
 
 log = logging.getLogger("golf.worker")
 
@@ -51,8 +57,12 @@ class RunAborted(Exception):
 
 
 class WorkerStop(BaseException):
-    """SIGINT/SIGTERM: give the current run back and exit. BaseException so that no
+    """SIGINT/SIGTERM/SIGHUP: give the current run back and exit. BaseException so that no
     `except Exception` inside training swallows it."""
+
+
+class TrainingStalled(BaseException):
+    """The watchdog saw no training event for too long (raised in the training thread by SIGUSR1)."""
 
 
 @dataclass
@@ -65,6 +75,9 @@ class WorkerOptions:
     flush_s: float = 1.0
     exit_when_idle: bool = False
     runs_dir: Path = Path(".golf/runs")
+    exit_with_parent: bool = False  # started by a launcher: stop when it dies
+    watchdog: Callable[[], ProgressWatchdog] = ProgressWatchdog
+    stall_grace_s: float = 60.0  # after a stall, how long training may ignore SIGUSR1 before we exit
 
 
 # ---- the writer thread: evals and heartbeats off the training hot path ----
@@ -72,10 +85,15 @@ class _AttemptWriter(threading.Thread):
     """Batches one attempt's eval rows into the store every `flush_s` and renews its lease
     (carrying live progress). `on_event` is the training callback: it only enqueues."""
 
-    def __init__(self, store: Store, run: RunRecord, lease_s: float, flush_s: float):
+    def __init__(self, store: Store, run: RunRecord, lease_s: float, flush_s: float,
+                 watchdog: Optional[ProgressWatchdog] = None, on_stall: Callable[[], None] = lambda: None,
+                 stall_grace_s: float = 60.0):
         super().__init__(daemon=True, name=f"writer-{run.id}")
         self.store, self.run_id, self.attempt = store, run.id, run.attempts
         self.lease_s, self.flush_s = lease_s, flush_s
+        self.watchdog, self.on_stall, self.stall_grace_s = watchdog or ProgressWatchdog(), on_stall, stall_grace_s
+        self.store_error: Optional[Exception] = None  # set when writes failed for a whole lease
+        self.stalled: Optional[str] = None  # the watchdog's reason, when training stopped progressing
         self.events: queue.Queue = queue.Queue()
         self.pending: list[dict] = []
         self.progress: dict = {}
@@ -89,7 +107,8 @@ class _AttemptWriter(threading.Thread):
         self.events.put(event)
 
     def run(self) -> None:
-        last_beat, beat_progress = time.monotonic(), None
+        last_beat, beat_progress, failing_since = time.monotonic(), None, None
+        self.watchdog.start(time.monotonic())
         while not (self.done.is_set() and self.events.empty()):
             deadline = time.monotonic() + self.flush_s
             while (left := deadline - time.monotonic()) > 0 and not self.done.is_set():
@@ -107,11 +126,30 @@ class _AttemptWriter(threading.Thread):
                         self.lost.set()
                         return
                     last_beat, beat_progress = time.monotonic(), dict(self.progress)
+                failing_since = None
             except Exception as exc:  # store unreachable: keep the rows, try again next tick
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since >= self.lease_s:  # the lease has lapsed by now
+                    log.error("run %s: store writes failed for %.0f s, giving up: %s", self.run_id,
+                              self.lease_s, exc)
+                    self.store_error = exc
+                    self.lost.set()
+                    return
                 log.warning("run %s: store write failed, will retry: %s", self.run_id, exc)
                 time.sleep(self.flush_s)
+            now = time.monotonic()
+            if not self.done.is_set() and self.watchdog.stalled(now):
+                self.stalled = self.watchdog.describe(now)
+                log.error("run %s: %s", self.run_id, self.stalled)
+                self.lost.set()
+                self.on_stall()
+                if not self.done.wait(self.stall_grace_s):  # training ignores the interrupt (stuck in C)
+                    log.error("run %s: training does not respond; exiting (the run's lease lapses)", self.run_id)
+                    os._exit(3)
+                return
 
     def _take(self, event) -> None:
+        self.watchdog.progress(time.monotonic())
         if isinstance(event, Eval):
             self.pending.append(asdict(event))
             self.progress.update(live_step=event.step, live_total_steps=event.total_steps,
@@ -213,6 +251,9 @@ class Worker:
         self.info = _environment_info()
         self.stopping = False
         self._interruptible = False
+        self._parent: Optional[int] = None
+        self._current: Optional[RunRecord] = None
+        self.failure: Optional[str] = None  # why the worker gave up (the store failed it); exit 1
 
     def _on_signal(self, signum, _frame) -> None:
         self.stopping = True
@@ -220,14 +261,27 @@ class Worker:
             self._interruptible = False
             raise WorkerStop(signal.Signals(signum).name)
 
+    def _on_stall(self, _signum, _frame) -> None:
+        if self._interruptible:
+            self._interruptible = False
+            raise TrainingStalled()
+
+    def _install_handlers(self) -> dict:
+        """Our handlers for the stop signals and the watchdog's SIGUSR1; returns the previous ones."""
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, *STOP_SIGNALS)}
+        previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, self._on_stall)
+        return previous
+
     def run(self) -> int:
         """Loop until stopped; returns the number of runs this worker finished. The caller's
-        SIGINT/SIGTERM handlers are restored on return."""
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        signal handlers are restored on return."""
+        previous = self._install_handlers()
+        if self.options.exit_with_parent:
+            self._parent = signal_me_when_parent_dies(signal.SIGTERM)
         finished = 0
         log.info("worker %s up (%s), store %s", self.options.name, self.info.get("device"), self.store.url)
         try:
-            while not self.stopping:
+            while not self.stopping and not (self._parent and parent_gone(self._parent)):
                 self.store.requeue_expired()
                 run = self.store.claim(self.options.name, self.options.lease_s, self.options.sweep,
                                        info=self.info)
@@ -242,6 +296,8 @@ class Worker:
                 finished += self._execute(run)
         except WorkerStop:
             pass
+        except StoreError as exc:
+            self._give_up(exc)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -257,7 +313,7 @@ class Worker:
         the running attempt back; the caller's handlers are restored on return, since the calling
         process (a Ray worker) outlives the call."""
         deadline = time.monotonic() + timeout_s
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = self._install_handlers()
         try:
             while time.monotonic() < deadline and not self.stopping:
                 self.store.requeue_expired()
@@ -277,11 +333,24 @@ class Worker:
                 self._sleep(self.options.poll_s)
         except WorkerStop:
             pass
+        except StoreError as exc:
+            self._give_up(exc)
+            return "unknown (store failed)"
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         current = self.store.get_run(run_id)
         return current.status if current else "missing"
+
+    def _give_up(self, exc: StoreError) -> None:
+        """The store refuses our writes: give back the run we hold if it still can, and stop."""
+        self.failure = f"cannot write to the store: {exc}"
+        log.error("worker %s: %s; exiting", self.options.name, self.failure)
+        if self._current is not None:
+            try:
+                self.store.release(self._current.id, self._current.attempts, "worker lost the store")
+            except StoreError as again:
+                log.error("could not release run %s either (%s); its lease lapses", self._current.id, again)
 
     def _sleep(self, seconds: float) -> None:
         self._interruptible = True
@@ -297,15 +366,24 @@ class Worker:
     def _execute(self, run: RunRecord) -> int:
         """Train one claimed attempt and record its outcome. Returns 1 when it finished."""
         tag = f"run {run.id} ({run.sweep}/{run.variant} seed {run.seed}) attempt {run.attempts}"
+        self._current = run
+        try:
+            return self._train_attempt(run, tag)
+        finally:
+            self._current = None
+
+    def _train_attempt(self, run: RunRecord, tag: str) -> int:
         try:
             config = TrainConfig.from_dict(run.config)
-        except (TypeError, ValueError) as exc:
+            out_dir = confined(self.options.runs_dir, run.sweep, run.id, f"attempt{run.attempts}")
+        except (TypeError, ValueError, GolfError) as exc:
             self.store.fail_attempt(run.id, run.attempts, f"invalid stored config: {exc}", retry=False)
             log.error("%s: invalid stored config: %s", tag, exc)
             return 0
         train = train_with_torchrun if config.gpus_per_run > 1 else self.train
-        out_dir = self.options.runs_dir / run.sweep / run.id / f"attempt{run.attempts}"
-        writer = _AttemptWriter(self.store, run, self.options.lease_s, self.options.flush_s)
+        writer = _AttemptWriter(self.store, run, self.options.lease_s, self.options.flush_s,
+                                self.options.watchdog(), lambda: os.kill(os.getpid(), signal.SIGUSR1),
+                                self.options.stall_grace_s)
         writer.start()
         log.info("%s: training on %s", tag, self.info.get("device"))
         self._interruptible = True
@@ -319,7 +397,13 @@ class Worker:
             self.store.release(run.id, run.attempts, "worker interrupted (SIGINT/SIGTERM)")
             log.info("%s: interrupted, back in the queue", tag)
             raise
-        except RunAborted as exc:
+        except (RunAborted, TrainingStalled) as exc:
+            if writer.store_error is not None:
+                raise StoreError(f"writes failed for a whole lease ({writer.store_error})") from exc
+            if writer.stalled is not None:
+                self.store.fail_attempt(run.id, run.attempts, f"TrainingStalled: {writer.stalled}", retry=False)
+                log.error("%s: failed: %s", tag, writer.stalled)
+                return 0
             log.warning("%s: %s; dropped", tag, exc)
             return 0
         except Exception as exc:  # the run itself is broken (bad data, non-finite loss, OOM...)
@@ -375,13 +459,14 @@ def _git_commit() -> Optional[str]:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of `python -m sweeper.run.worker` (what the launchers start)."""
     parser = argparse.ArgumentParser(prog="python -m sweeper.run.worker", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True, help="store URL")
+    parser.add_argument("--db", help="store URL (default: $GOLF_DB, which launchers use: argv is public)")
     parser.add_argument("--sweep", help="only claim runs of this sweep")
     parser.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}")
     parser.add_argument("--lease", type=float, default=60.0, help="lease seconds (renewed every lease/4)")
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between claims when idle")
     parser.add_argument("--runs-dir", type=Path, default=Path(".golf/runs"))
     parser.add_argument("--exit-when-idle", action="store_true")
+    parser.add_argument("--exit-with-parent", action="store_true", help="stop when the launcher dies")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--train", default=DEFAULT_TRAIN,
                         help=f"train function as module:function (default {DEFAULT_TRAIN})")
@@ -391,10 +476,16 @@ def main(argv: Optional[list[str]] = None) -> int:
         train = import_train(args.train)
     except GolfError as exc:
         parser.error(str(exc))
-    options = WorkerOptions(db=args.db, name=args.name, sweep=args.sweep, lease_s=args.lease,
-                            poll_s=args.poll, exit_when_idle=args.exit_when_idle, runs_dir=args.runs_dir)
-    Worker(options, train, args.threads).run()
-    return 0
+    options = WorkerOptions(db=args.db or default_db_url(), name=args.name, sweep=args.sweep, lease_s=args.lease,
+                            poll_s=args.poll, exit_when_idle=args.exit_when_idle, runs_dir=args.runs_dir,
+                            exit_with_parent=args.exit_with_parent)
+    try:
+        worker = Worker(options, train, args.threads)
+    except GolfError as exc:
+        log.error("worker %s cannot start: %s", args.name, exc)
+        return 2
+    worker.run()
+    return 1 if worker.failure else 0
 
 
 if __name__ == "__main__":

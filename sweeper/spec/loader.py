@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, get_type_hints
@@ -27,6 +28,8 @@ from pydantic_core import PydanticCustomError
 from model.config import PRESETS, TrainConfig
 from sweeper.spec.ablation_ops import OPS, apply_op
 from sweeper.errors import SpecError
+from sweeper.names import name_problem
+from sweeper.spec import limits
 from sweeper.spec.run_plan import RunPlan
 from sweeper.threshold import THRESHOLD_METRICS, Threshold as ResolvedThreshold
 # A run's seed comes from the spec's `seeds` (or --seeds); a variant setting it would be overwritten.
@@ -65,7 +68,10 @@ def load_yaml(text: str, file: str) -> tuple[Any, Lines]:
     """Safe-load one YAML document -> (data, lines); SpecError with the line on a syntax error."""
     loader = yaml.SafeLoader(text)
     try:
+        limits.check_events(yaml.SafeLoader(text), file)  # before any tree is built
         node = loader.get_single_node()
+        if node is not None:
+            limits.check_expanded(node, file)
         lines: Lines = {}
         data = _build(loader, node, (), lines, file) if node is not None else None
     except yaml.MarkedYAMLError as exc:
@@ -131,11 +137,28 @@ def _name_as_text(value: Any) -> Any:
 
 def _count_to_seeds(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
+        if value > limits.MAX_SEEDS:  # checked before the list is built
+            raise PydanticCustomError("seeds", "expected at most {n} seeds", {"n": f"{limits.MAX_SEEDS:,}"})
         if value > 0:
             return list(range(value))
     elif isinstance(value, list):
         return value
     raise PydanticCustomError("seeds", "expected a positive count n (meaning seeds 0..n-1) or a list of integers")
+
+
+def _folder_name(name: str) -> str:
+    # The sweep's logs and artifacts go to .golf/*/NAME (sweeper.names).
+    problem = name_problem(name)
+    if problem:
+        raise PydanticCustomError("name", "expected a name that can name a folder, but {problem}",
+                                  {"problem": problem})
+    return name
+
+
+def _printable(name: str) -> str:
+    if any(not c.isprintable() for c in name):
+        raise PydanticCustomError("name", "expected a name without control characters")
+    return name
 
 
 def _distinct(seeds: list[int]) -> list[int]:
@@ -165,15 +188,16 @@ Threshold = create_model("Threshold", __base__=_ThresholdFields,
 class Spec(_Strict):
     """A validated spec. `path` and the YAML lines are kept for error messages at expansion."""
 
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1), AfterValidator(_folder_name)]
     description: str = ""
     base: Literal[tuple(PRESETS)] = "golf"  # type: ignore[valid-type]
     config: Annotated[Operations, BeforeValidator(_no_ops_is_empty)] = Operations()  # type: ignore[valid-type]
-    seeds: Annotated[list[StrictInt], Field(min_length=1), AfterValidator(_distinct),
+    seeds: Annotated[list[Annotated[StrictInt, Field(ge=0, le=limits.MAX_SEED)]], Field(min_length=1,
+                     max_length=limits.MAX_SEEDS), AfterValidator(_distinct),
                      BeforeValidator(_count_to_seeds)] = [0]
     threshold: Optional[Threshold] = None  # type: ignore[valid-type]
     baseline: Optional[Annotated[str, BeforeValidator(_name_as_text)]] = None  # default: the first variant
-    variants: Annotated[dict[Annotated[str, BeforeValidator(_name_as_text)],
+    variants: Annotated[dict[Annotated[str, BeforeValidator(_name_as_text), AfterValidator(_printable)],
                              Annotated[Operations, BeforeValidator(_no_ops_is_empty)]],  # type: ignore[valid-type]
                         Field(min_length=1)]
     grid: Annotated[Grid, BeforeValidator(_no_ops_is_empty)] = Grid()  # type: ignore[valid-type]
@@ -339,10 +363,12 @@ def _apply(cfg: TrainConfig, ops: list[tuple[str, Any, int]], path: str, variant
     return cfg
 
 
-def expand(spec: Spec, base: str | None = None, seeds: int | None = None) -> Expansion:
+def expand(spec: Spec, base: str | None = None, seeds: int | None = None,
+           max_runs: int = limits.DEFAULT_MAX_RUNS) -> Expansion:
     """Resolve every variant x grid point x seed into RunPlans (file order; duplicates once).
 
     `base` overrides the spec's preset and `seeds` its seeds (0..seeds-1), as --base / --seeds do.
+    A spec that would expand to more than `max_runs` runs is refused before any run is built.
     """
     base_name = base or spec.base
     try:
@@ -351,10 +377,12 @@ def expand(spec: Spec, base: str | None = None, seeds: int | None = None) -> Exp
         raise SpecError(f"--base: {exc}") from None
     if seeds is not None and seeds < 1:
         raise SpecError(f"--seeds: got {seeds} (expected a positive count)")
+    grid = spec.grid.items()
+    limits.check_run_count(spec.path, len(spec.variants), math.prod(len(values) for _, values in grid),
+                           seeds if seeds is not None else len(spec.seeds), max_runs)
     config_ops = [(k, v, spec.line("config", k)) for k, v in spec.config.items()]
     start = _apply(start, config_ops, spec.path, None)
     seed_list = list(range(seeds)) if seeds is not None else spec.seeds
-    grid = spec.grid.items()
     points = list(itertools.product(*[values for _, values in grid])) or [()]
     plans: list[RunPlan] = []
     duplicates: list[tuple[str, str]] = []

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from sweeper.errors import StoreError
+from sweeper.store import urls
 
 _TRANSIENT = ("database is locked", "database is busy", "deadlock detected", "could not serialize",
               "database table is locked")
@@ -86,15 +87,20 @@ class Database:
     """An engine on one store URL (SQLite file or PostgreSQL) and its transactions."""
 
     def __init__(self, url: str):
-        self.url = url
-        self.is_sqlite = url.startswith("sqlite")
+        # `url` is for people and logs (password hidden); `connect_url` for engines and the
+        # environment of worker processes, never printed.
+        self.connect_url, self.url = url, urls.redact(url)
+        parsed = urls.parse(url)
+        urls.require_shared(url)
+        self._password = parsed.password
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         try:
             self.engine = create_engine(url, **kwargs)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise StoreError(f"cannot open results store {url!r}: {exc}") from exc
+            raise StoreError(f"cannot open results store {self.url!r}: {self.hide(str(exc))}") from exc
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -122,7 +128,11 @@ class Database:
         try:
             yield
         except (*self._errors, *extra) as exc:
-            raise StoreError(f"cannot {what} ({self.url}): {exc}") from exc
+            raise StoreError(f"cannot {what} ({self.url}): {self.hide(str(exc))}") from exc
+
+    def hide(self, text: str) -> str:
+        """`text` (a driver's error message) without the store's password."""
+        return text.replace(self._password, "***") if self._password else text
 
     def now(self, conn: Connection) -> float:
         """The database's clock in epoch seconds: leases are judged by one clock for all workers."""

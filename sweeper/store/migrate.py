@@ -51,12 +51,18 @@ def _revisions() -> tuple[str, frozenset[str]]:
     return script.get_current_head(), frozenset(r.revision for r in script.walk_revisions())
 
 
-def _legacy_version(conn: Connection) -> Optional[int]:
+def _legacy_version(db: Database, conn: Connection) -> Optional[int]:
     """golf_meta.schema_version of a store from before Alembic, None for an empty database."""
     if not inspect(conn).has_table("golf_meta"):
         return None
     found = conn.execute(text("SELECT value FROM golf_meta WHERE key = 'schema_version'")).scalar()
-    return int(found) if found is not None else None
+    if found is None:
+        return None
+    try:
+        return int(found)
+    except ValueError:
+        raise StoreError(f"{db.url}: golf_meta.schema_version is {found!r}, not a number (expected an integer): "
+                         "not a golf store, or a damaged one") from None
 
 
 def _newer(db: Database, found: str) -> StoreError:
@@ -81,7 +87,7 @@ def upgrade(db: Database) -> None:
             return
         config = _config(conn)
         if current is None:
-            legacy = _legacy_version(conn)
+            legacy = _legacy_version(db, conn)
             if legacy is not None and legacy not in LEGACY_REVISIONS:
                 raise _newer(db, f"golf_meta schema_version {legacy}")
             if legacy is not None:

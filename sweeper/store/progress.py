@@ -29,6 +29,12 @@ class ProgressOps:
             out.setdefault(name, {})[status] = n
         return out
 
+    def running_devices(self, host: str) -> list[str]:
+        """The device of every run now running on `host` (e.g. 'cpu x2'): what its workers hold."""
+        with self.db.read(f"read the runs of host {host!r}") as conn:
+            return list(conn.execute(select(runs_t.c.device).where(
+                runs_t.c.status == "running", runs_t.c.host == host, runs_t.c.device.is_not(None))).scalars())
+
     def live_runs(self, sweep: str) -> list[LiveRun]:
         """Every run of a sweep with its live progress and the latest val_loss of its current
         attempt: what the live view and `golf runs` show."""

@@ -40,6 +40,7 @@ class Store(QueueOps, ImportOps, ProgressOps, FrameOps):
     def __init__(self, url: Optional[str] = None):
         self.db = Database(url or default_db_url())
         self.url, self.engine, self.is_sqlite = self.db.url, self.db.engine, self.db.is_sqlite
+        self.connect_url = self.db.connect_url  # with its password: for workers' environment, never printed
         try:
             migrate.upgrade(self.db)
         except BaseException:
