@@ -250,20 +250,27 @@ def sweep_command(
         workers_ = local.LocalLauncher(store.url, slots, sweep, lease_s=lease, log_dir=log_dir)
         where = f"{len(slots)} worker(s): {', '.join(s.device for s in slots)}; logs in {log_dir}/"
     console.print(where, highlight=False, soft_wrap=True)
+    from sweeper.report.html import LivePage, live_page_path
+    page = LivePage(store, sweep, live_page_path(sweep))
+    console.print(f"live page: {page.path.resolve()}", highlight=False, soft_wrap=True)
     workers_.start()
     watcher = SweepWatcher(store, sweep, console)
     try:
-        watcher.watch(lambda: workers_.alive() > 0)
+        watcher.watch(lambda: workers_.alive() > 0, on_snapshot=page.maybe_write)
     except KeyboardInterrupt:
         err_console.print("interrupted: stopping workers, running runs go back to the queue...")
         released = workers_.stop()
+        page.write_final(stopped=True)
         counts = store.status_counts(sweep).get(sweep, {})
         err_console.print(f"stopped: {counts.get('finished', 0)} finished, {counts.get('queued', 0)} queued"
                           f"{f' ({released} released here)' if released else ''}; run the same command to resume.")
         raise typer.Exit(130)
     codes = workers_.wait()
+    page.write_final()
     if any(codes):
         err_console.print(f"[yellow]worker exit codes {codes}; see {log_dir}/[/]")
+    if page.error is not None:
+        err_console.print(f"[yellow]live page not written: {escape(str(page.error))}[/]")
     _print_ranking(store, sweep)
 
 
@@ -425,6 +432,7 @@ def report_command(
     baseline: Annotated[Optional[str], typer.Option(help="Baseline variant (default 'baseline', else the first).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table|csv|json|markdown")] = "table",
     plot: Annotated[Optional[str], typer.Option(help="Write seed-averaged curves to this PNG.")] = None,
+    html: Annotated[Optional[Path], typer.Option(help="Write the report as one self-contained HTML page here.")] = None,
     rule: Annotated[Optional[str], typer.Option(help="Record rule: speedrun|golf.")] = None,
     target: Annotated[Optional[float], typer.Option(help="speedrun rule: target mean val_loss.")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level for the rule.")] = 0.01,
@@ -455,8 +463,18 @@ def report_command(
     if plot is not None:
         from sweeper.report.plots import plot_curves
         plot_curves(res.curves, plot, metric, threshold if threshold is not None else res.threshold)
+    title = _ranking_title(sweep, metric, threshold if threshold is not None else res.threshold, summary, by)
+    if html is not None:
+        from sweeper.report.html import PageOptions, write_page
+        from sweeper.store import Store
+        rule_note = ([f"rule {rule}: " + (f"mean final val_loss <= {target:g}" if rule == "speedrun" else
+                                          f"beats the baseline by >= {margin:g} nats") + f" at p < {alpha:g}"]
+                     if rule else [])
+        options = PageOptions(summary=summary, threshold=threshold if threshold is not None else res.threshold,
+                              metric=metric, title=title, notes=rule_note)
+        written = write_page(html, Store(db), sweep, options, results=res)
+        err_console.print(f"wrote {written}", highlight=False, soft_wrap=True)
     if fmt == "table":
-        title = _ranking_title(sweep, metric, threshold if threshold is not None else res.threshold, summary, by)
         console.print(report_view.to_rich_table(summary, title=title, width=console.width))
     else:
         out = {"csv": report_view.to_csv, "json": report_view.to_json, "markdown": report_view.to_markdown}[fmt](summary)

@@ -117,3 +117,8 @@ def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = No
     for i in range(len(summary)):
         table.add_row(*(escape(cells[c][i]) for c in cols))  # variant names may hold [brackets]
     return table
+
+
+def cell_text(row: dict, column: str) -> str:
+    """One cell as every ranking table shows it (the terminal's, markdown's and the HTML page's)."""
+    return _cell(row, column)

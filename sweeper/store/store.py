@@ -595,6 +595,19 @@ class Store:
         names = ["run_id", "sweep", "variant", "seed", "status", "attempts", "source", *FINAL_COLUMNS]
         return self._frame(select(*cols).where(runs_t.c.sweep == sweep).order_by(runs_t.c.variant, runs_t.c.seed), names)
 
+    def code_versions(self, sweep: str) -> list[tuple[Optional[str], Optional[str], int]]:
+        """(golf_version, git_commit, runs) of the code that trained `sweep`'s runs, most runs first
+        (both None for runs never claimed: queued or imported)."""
+        n = func.count().label("n")
+        try:
+            with self._read() as conn:
+                rows = conn.execute(select(runs_t.c.golf_version, runs_t.c.git_commit, n)
+                                    .where(runs_t.c.sweep == sweep)
+                                    .group_by(runs_t.c.golf_version, runs_t.c.git_commit).order_by(n.desc())).all()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read code versions of {sweep!r}: {exc}") from exc
+        return [tuple(r) for r in rows]
+
     def curves_frame(self, sweep: str) -> pd.DataFrame:
         """Long-form curves: run_id, variant, seed, attempt, step, train_time_s, val_loss, val_bpb,
         ppm_val_loss, ppm_val_bpb, current (eval belongs to the run's latest attempt)."""
