@@ -353,7 +353,7 @@ def status_command(
     if sweep:
         running = [r for r in store.live_runs(sweep) if r.status == "running"]
         if running:
-            console.print(runs_table(running, title="running", show_error=False))
+            console.print(runs_table(running, title="running", show_error=False, width=console.width))
 
 
 @app.command("runs")
@@ -370,7 +370,8 @@ def runs_command(
     if store.get_sweep(sweep) is None:
         fail(f"no sweep named {sweep!r} in {store.url}")
     runs = [r for r in store.live_runs(sweep) if status is None or r.status == status]
-    console.print(runs_table(runs, title=f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else "")))
+    console.print(runs_table(runs, title=f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else ""),
+                             width=console.width))
 
 
 @app.command("show")

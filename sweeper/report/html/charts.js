@@ -31,7 +31,7 @@
     var step = Math.pow(10, Math.floor(Math.log10(span / n))), err = span / n / step;
     step *= err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1;
     var out = [];
-    for (var v = Math.ceil(a / step) * step; v <= b + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+    for (var i = Math.ceil(a / step); i * step <= b + step * 1e-9; i++) out.push(+(i * step).toPrecision(12));
     return out;
   }
   function fmt(v) {
@@ -82,7 +82,9 @@
   Chart.prototype.reset = function () {
     var ext = xExtent(this.spec), s = this.spec, span = ext[1] - ext[0];
     this.xd = s.window ? [ext[0] + s.window[0] * span, ext[0] + s.window[1] * span] : ext;
-    if (s.xFrom !== undefined && s.xFrom !== null && s.xFrom > ext[0] && s.xFrom < ext[1]) this.xd = [s.xFrom, ext[1]];
+    if (s.xFrom !== undefined && s.xFrom !== null && s.xFrom > ext[0] && s.xFrom < ext[1]) {
+      this.xd = [s.xFrom, ext[1] + 0.02 * (ext[1] - s.xFrom)];  // room for the last step to show
+    }
     this.yd = s.yFixed || yExtent(s, this.xd[0] + (s.skip || 0) * (this.xd[1] - this.xd[0]), this.xd[1]);
   };
   Chart.prototype.setWindow = function (a, b) {
@@ -246,7 +248,7 @@
   overview.brush = detail;
   overview.linked = detail;
   if (state.win) detail.setWindow(state.win[0], state.win[1]);
-  add("chart-diff", { series: D.diff.series, hline: 0, hlabel: "baseline " + (D.baseline || ""), xlabel: timeLabel,
+  add("chart-diff", { series: D.diff.series, hline: 0, hlabel: D.baseline === "baseline" ? "baseline" : "baseline (" + D.baseline + ")", xlabel: timeLabel,
     ylabel: "Δ " + D.metric + " vs baseline", skip: 0.1,
     empty: D.baseline ? "No variant overlaps the baseline in time yet." : "No baseline yet (no finished run)." });
   add("chart-step", { series: D.step.series, runs: D.step.runs, hline: thr, hlabel: hl, xlabel: "step",

@@ -46,6 +46,9 @@ LABELS = {
 }
 # Internal or folded into another cell (a p-value's note becomes its "n/a (why)").
 HIDDEN = {"reached_frac", *table_view.P_NOTES.values()}
+# The columns shown at first are those a terminal this wide would show (by the report's own
+# priority: TTT, final metric, p-values, verdict first); the others are one click away.
+MAIN_WIDTH = 170
 TEXT_COLUMNS = {"variant", "test", "final_test", "verdict", "rank_key", "adjust"}
 
 
@@ -72,18 +75,18 @@ def swatch(variant: str) -> str:
 
 
 def ranking_table(summary: pd.DataFrame) -> str:
-    """Every column of the report's summary with a value, in the report's row order: the terminal
-    table's columns first, the rest behind the "all columns" switch."""
+    """Every column of the report's summary with a value, in the report's row order: those the
+    terminal table would keep at MAIN_WIDTH characters first, the rest behind the "all columns" switch."""
     if summary.empty:
         return '<p class="empty">No finished run yet: the ranking appears when the first run ends.</p>'
-    main = table_view.fitting_columns(summary, None)
+    main = table_view.fitting_columns(summary, MAIN_WIDTH)
     rest = [c for c in summary.columns if c not in main and c not in HIDDEN and summary[c].notna().any()]
     rows = summary.to_dict("records")
     head = ['<th data-col="rank" class="num" title="the report\'s rank"><button type="button">#</button></th>']
     head += [_th(c) for c in main] + [_th(c, "more") for c in rest]
     body = []
     for rank, row in enumerate(rows, 1):
-        cells = [f'<td class="num" data-v="{rank}">{rank}</td>']
+        cells = [f'<td class="num" data-col="rank" data-v="{rank}">{rank}</td>']
         for c in main + rest:
             text = swatch(str(row[c])) if c == "variant" else escape(table_view.cell_text(row, c))
             cls = ("" if c in TEXT_COLUMNS else "num") + (" more" if c in rest else "")
