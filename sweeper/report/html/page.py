@@ -116,6 +116,7 @@ def build_page(store, sweep: str, options: PageOptions | None = None, results: R
                 threshold=None if threshold is None or not math.isfinite(threshold) else threshold,
                 variants=variants, styles=styles(spec_order, baseline),
                 counts={v: int((res.runs["variant"] == v).sum()) for v in variants},
+                runs_table=tables.runs_data(res.runs, live_runs),
                 **figures.curve_figures(res.curves, res.runs, variants, baseline, metric))
     if data["threshold"] is not None:
         data["km"] = figures.kaplan_meier(res.curves, res.runs[res.runs["status"] == "finished"], variants,
@@ -142,7 +143,7 @@ def build_page(store, sweep: str, options: PageOptions | None = None, results: R
         threshold_text=escape(f"{threshold:g}") if data["threshold"] is not None else "(no threshold)",
         challenge=("" if challenge is None else
                    f'<section id="challenge"><h2>Challenge accounting</h2>{challenge}</section>'),
-        runs=tables.runs_table(res.runs, live_runs), versions=_versions_text(store, sweep),
+        versions=_versions_text(store, sweep),
         spec=f"<pre>{escape(spec_text)}</pre>" if spec_text else "<p>No spec stored (an imported sweep).</p>",
         generated=escape(now.strftime("%Y-%m-%d %H:%M:%S %Z")), data=_json_for_script(data),
         css=_read("page.css"), js=_read("charts.js"))

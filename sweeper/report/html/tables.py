@@ -157,27 +157,25 @@ def challenge_table(runs: pd.DataFrame, variants: list[str]) -> str | None:
                                 ("headroom", "headroom", True)], rows)
 
 
-def runs_table(runs: pd.DataFrame, live_runs: list) -> str:
-    """One row per run: variant, seed, status, attempts, steps, time, final metrics, error."""
+def runs_data(runs: pd.DataFrame, live_runs: list) -> dict:
+    """One row per run (variant, seed, status, attempts, steps, time, final metrics, error, run id)
+    as compact data: {columns: [[key, label, kind]], rows: [[raw values]]}. The page's script
+    draws the table from it (the first rows, all on demand): 5,000 runs as HTML cells would be
+    ~3 MB and a second of layout."""
     live = {r.id: r for r in live_runs}
     metrics = [c for c in ("val_loss", "val_bpb", "quant_val_loss", "quant_val_bpb", "artifact_bytes")
                if c in runs and runs[c].notna().any()]
-    columns = [("variant", "variant", False), ("seed", "seed", True), ("status", "status", False),
-               ("attempts", "tries", True), ("steps", "steps", True), ("time", "time (s)", True),
-               *[(c, c, True) for c in metrics], ("error", "error", False), ("run", "run id", False)]
+    columns = [["variant", "variant", "variant"], ["seed", "seed", "int"], ["status", "status", "status"],
+               ["attempts", "tries", "int"], ["steps", "steps", "int"], ["time", "time (s)", "f1"],
+               *[[c, c, "int" if c == "artifact_bytes" else "f4"] for c in metrics],
+               ["error", "error", "err"], ["run", "run id", "code"]]
     rows = []
     for r in runs.to_dict("records"):
         lv = live.get(r["run_id"])
         running = r["status"] == "running" and lv is not None
-        steps = (lv.live_step if running else r["steps"])
-        time_s = (lv.live_train_time_s if running else r["train_time_s"])
-        error = (lv.error or "").strip().splitlines()[-1] if lv is not None and lv.error else ""
-        row = [(r["variant"], swatch(str(r["variant"]))), (_raw(r["seed"]), escape(str(_raw(r["seed"])))),
-               (r["status"], f'<span class="st st-{escape(r["status"])}">{escape(r["status"])}</span>'),
-               (_raw(r["attempts"]), escape(str(_raw(r["attempts"])))), _num(steps, ",.0f"), _num(time_s, ",.1f")]
-        for c in metrics:
-            value = lv.latest_val_loss if running and c == "val_loss" else r[c]
-            row.append(_num(value, ",.0f" if c == "artifact_bytes" else ".4f"))
-        row += [(error, f'<span class="err">{escape(error)}</span>'), (r["run_id"], f"<code>{escape(r['run_id'])}</code>")]
-        rows.append(row)
-    return _table("runs", columns, rows)
+        error = (lv.error or "").strip().splitlines()[-1] if lv is not None and lv.error else None
+        values = [r["variant"], r["seed"], r["status"], r["attempts"],
+                  lv.live_step if running else r["steps"], lv.live_train_time_s if running else r["train_time_s"],
+                  *[lv.latest_val_loss if running and c == "val_loss" else r[c] for c in metrics], error, r["run_id"]]
+        rows.append([_raw(v) for v in values])
+    return dict(columns=columns, rows=rows)
