@@ -268,15 +268,19 @@ def sweep_command(
             raise typer.Exit(1)
     sweeps.enqueue(store, plan)  # only now: a declined sweep leaves the store as it was
     console.print(escape(workers_.describe()), highlight=False, soft_wrap=True)
+    from sweeper.report.html import LivePage, live_page_path
+    page = LivePage(store, plan.name, live_page_path(plan.name))
+    console.print(escape(f"live page: {page.path.resolve()}"), highlight=False, soft_wrap=True)
     watcher = SweepWatcher(store, plan.name, console)
     with stop_signals_interrupt():  # SIGTERM / SIGHUP: the same path as Ctrl-C
         workers_.start()
         try:
-            watcher.watch(lambda: workers_.alive() > 0)
+            watcher.watch(lambda: workers_.alive() > 0, on_snapshot=page.maybe_write)
             codes = workers_.wait()
         except KeyboardInterrupt as exc:
             err_console.print("interrupted: stopping workers, running runs go back to the queue...")
             released = workers_.stop()
+            page.write_final(stopped=True)
             counts = store.status_counts(plan.name).get(plan.name, {})
             err_console.print(f"stopped: {counts.get('finished', 0)} finished, {counts.get('queued', 0)} queued"
                               f"{f' ({released} released here)' if released else ''}; run the same command to resume.")
@@ -287,9 +291,13 @@ def sweep_command(
                 workers_.stop()
             except GolfError as exc:
                 problem += f"; {exc}"
+            page.write_final(stopped=True)
             fail(problem, code=1)
+    page.write_final()
     if any(codes):
         err_console.print(escape(f"worker exit codes {codes}; see {workers_.log_dir}/"), style="yellow")
+    if page.error is not None:
+        err_console.print(f"[yellow]live page not written: {escape(str(page.error))}[/]")
     _print_ranking(store, plan.name)
 
 
@@ -326,17 +334,8 @@ def _print_ranking(store, sweep: str) -> None:
         summary, title = res.report(threshold=float("inf"), by="final"), f"{sweep}: final val_loss"
     else:
         summary = res.report()
-        title = _ranking_title(sweep, res.threshold, summary)
+        title = report_view.ranking_title(sweep, res.threshold, summary)
     console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))
-
-
-def _ranking_title(sweep: str, threshold, summary) -> str:
-    """The ranking table's title: the sweep, its threshold and the ranking key (the notes under the
-    table say how it was estimated and tested)."""
-    key = summary["rank_key"].iloc[0] if len(summary) else "ttt_rmst_s"
-    if key != "final_mean" and len(summary) and not summary["reached"].any():
-        key = f"final_mean (no run reached {threshold})"
-    return f"{sweep}: {threshold}, ranked by {key}"
 
 
 @app.command("worker")
@@ -402,7 +401,7 @@ def status_command(
     if sweep:
         running = [r for r in store.live_runs(sweep) if r.status == "running"]
         if running:
-            console.print(runs_table(running, title="running", show_error=False))
+            console.print(runs_table(running, title="running", show_error=False, width=console.width))
 
 
 @app.command("runs")
@@ -419,7 +418,8 @@ def runs_command(
     if store.get_sweep(sweep) is None:
         fail(f"no sweep named {sweep!r} in {store.url}")
     runs = [r for r in store.live_runs(sweep) if status is None or r.status == status]
-    console.print(runs_table(runs, title=escape(f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else ""))))
+    console.print(runs_table(runs, title=escape(f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else "")),
+                             width=console.width))
 
 
 @app.command("show")
@@ -484,6 +484,7 @@ def report_command(
     save: Annotated[bool, typer.Option("--save", help="Store --threshold as the sweep's threshold.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table|csv|json|markdown")] = "table",
     plot: Annotated[Optional[str], typer.Option(help="Write curves and a Kaplan-Meier panel to this PNG.")] = None,
+    html: Annotated[Optional[Path], typer.Option(help="Write the report as one self-contained HTML page here.")] = None,
     rule: Annotated[Optional[str], typer.Option(help="Record rule: speedrun|golf.")] = None,
     target: Annotated[Optional[float], typer.Option(help="speedrun rule: target mean val_loss.")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level for the rule.")] = 0.01,
@@ -532,9 +533,19 @@ def report_command(
         from sweeper.report.plots import plot_curves
         plot_curves(res.curves, plot, chosen, summary)
         (console if fmt == "table" else err_console).print(f"wrote {plot}", highlight=False, soft_wrap=True)
+    title = report_view.ranking_title(sweep, chosen, summary)
+    if html is not None:
+        from sweeper.report.html import PageOptions, write_page
+        from sweeper.store import Store
+        rule_note = ([f"rule {rule}: " + (f"mean final val_loss <= {target:g}" if rule == "speedrun" else
+                                          f"beats the baseline by >= {margin:g} nats") + f" at p < {alpha:g}"]
+                     if rule else [])
+        options = PageOptions(summary=summary, threshold=chosen.value, metric=chosen.metric, title=title,
+                              notes=rule_note)
+        written = write_page(html, Store(db), sweep, options, results=res)
+        err_console.print(f"wrote {written}", highlight=False, soft_wrap=True)
     if fmt == "table":
-        console.print(report_view.to_rich_table(summary, title=escape(_ranking_title(sweep, chosen, summary)),
-                                                width=console.width))
+        console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))
     else:
         for line in summary.attrs.get("warnings", []):
             err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)

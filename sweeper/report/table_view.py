@@ -175,3 +175,17 @@ def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = No
     for i in range(len(summary)):
         table.add_row(*(escape(cells[c][i]) for c in cols))  # variant names may hold [brackets]
     return table
+
+
+def cell_text(row: dict, column: str) -> str:
+    """One cell as every ranking table shows it (the terminal's, markdown's and the HTML page's)."""
+    return _cell(row, column)
+
+
+def ranking_title(sweep: str, threshold, summary: pd.DataFrame) -> str:
+    """The ranking table's title: the sweep, its threshold and the ranking key (the notes under the
+    table say how it was estimated and tested)."""
+    key = summary["rank_key"].iloc[0] if len(summary) else "ttt_rmst_s"
+    if key != "final_mean" and len(summary) and not summary["reached"].any():
+        key = f"final_mean (no run reached {threshold})"
+    return f"{sweep}: {threshold}, ranked by {key}"

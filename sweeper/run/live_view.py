@@ -18,6 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sweeper.run.status_view import ENDED, runs_table
 from sweeper.store import LiveRun, Store
 
+
+
 class SweepWatcher:
     """Polls the store and draws the sweep: a progress bar over all runs, the running runs with
     step / latest val_loss / ETA, and the last few that ended. On a non-terminal (CI logs,
@@ -40,7 +42,7 @@ class SweepWatcher:
         ended = sorted((r for r in runs if r.status in ENDED), key=lambda r: r.finished_at or "")[-self.recent:]
         parts = [self.progress]
         if running or ended:
-            parts.append(runs_table(running + ended, show_error=any(r.error for r in ended)))
+            parts.append(runs_table(running + ended, show_error=any(r.error for r in ended), width=self.console.width))
         return Group(*parts)
 
     def _log_changes(self, runs: list[LiveRun]) -> None:
@@ -53,21 +55,26 @@ class SweepWatcher:
                                    f"({r.id}){value}{escape(error)}", highlight=False)
             self._seen_status[r.id] = r.status
 
-    def watch(self, keep_going: Callable[[], bool]) -> list[LiveRun]:
-        """Draw until keep_going() is False (the workers exited); returns the last snapshot."""
+    def watch(self, keep_going: Callable[[], bool],
+              on_snapshot: Callable[[list[LiveRun]], object] = lambda runs: None) -> list[LiveRun]:
+        """Draw until keep_going() is False (the workers exited); returns the last snapshot.
+        on_snapshot gets every snapshot too (the live HTML page decides from it when to rewrite)."""
         runs = self.store.live_runs(self.sweep)
+        on_snapshot(runs)
         if not self.console.is_terminal:
             self._seen_status = {r.id: r.status for r in runs}
             while keep_going():
                 time.sleep(self.refresh_s)
                 runs = self.store.live_runs(self.sweep)
                 self._log_changes(runs)
+                on_snapshot(runs)
             return self.store.live_runs(self.sweep)
         with Live(self.render(runs), console=self.console, refresh_per_second=4, transient=False) as live:
             while keep_going():
                 time.sleep(self.refresh_s)
                 runs = self.store.live_runs(self.sweep)
                 live.update(self.render(runs))
+                on_snapshot(runs)
             runs = self.store.live_runs(self.sweep)
             live.update(self.render(runs))
         return runs

@@ -35,6 +35,16 @@ class ProgressOps:
             return list(conn.execute(select(runs_t.c.device).where(
                 runs_t.c.status == "running", runs_t.c.host == host, runs_t.c.device.is_not(None))).scalars())
 
+    def code_versions(self, sweep: str) -> list[tuple[Optional[str], Optional[str], int]]:
+        """(golf_version, git_commit, runs) of the code that trained `sweep`'s runs, most runs first
+        (both None for runs never claimed: queued or imported)."""
+        n = func.count().label("n")
+        with self.db.read(f"read the code versions of {sweep!r}") as conn:
+            rows = conn.execute(select(runs_t.c.golf_version, runs_t.c.git_commit, n)
+                                .where(runs_t.c.sweep == sweep)
+                                .group_by(runs_t.c.golf_version, runs_t.c.git_commit).order_by(n.desc())).all()
+        return [tuple(r) for r in rows]
+
     def live_runs(self, sweep: str) -> list[LiveRun]:
         """Every run of a sweep with its live progress and the latest val_loss of its current
         attempt: what the live view and `golf runs` show."""

@@ -1,0 +1,245 @@
+"""The HTML report in a real browser: Debian's headless Chromium opens the page with the network
+cut off, and the tests read the DOM it built (tables, drawn SVG charts) and look at screenshots.
+
+Pages: the value-embedding fixture collection (threshold 2.92) and a real `--base tiny` sweep.
+Screenshots go to $GOLF_ARTIFACTS (else the test's tmp dir); the path is printed (pytest -s).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from sweeper.report.html import LivePage, build_page
+from sweeper.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+GOLF = [sys.executable, "-m", "cli"]
+VE_LOG = REPO / "tests/fixtures/modded-nanogpt-value-embeddings/results.md"
+# A real tiny run of a few seconds: 6 steps, an eval every 2 (as tests/test_workers.py).
+SHORT = dict(iterations=6, warmdown_iters=2, val_loss_every=2, train_log_every=1, val_max_tokens=4096,
+             val_batch_size=4096, warmup_steps=0)
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--hide-scrollbars", "--mute-audio",
+    # No network: every name resolves to nothing and every request goes to a closed local port.
+    "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The chromium executable; missing: FAIL under CI (never a silent skip there), else skip."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        msg = "chromium not found; install Debian's chromium package (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return exe
+
+
+def _browse(chromium, page: Path, *args: str) -> str:
+    with tempfile.TemporaryDirectory(prefix="golf-chromium-") as profile:
+        out = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, page.resolve().as_uri()],
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def dump_dom(chromium, page: Path) -> "Dom":
+    """The DOM after the page's script ran."""
+    dom = Dom()
+    dom.feed(_browse(chromium, page, "--dump-dom"))
+    return dom
+
+
+def screenshots(chromium, page: Path, name: str) -> list[Path]:
+    """The page at 1280x800 (what a laptop shows first), its whole length at 1280, and at phone width."""
+    folder = Path(os.environ.get("GOLF_ARTIFACTS") or tempfile.mkdtemp(prefix="golf-html-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for suffix, size in (("1280x800", "1280,800"), ("1280-full", "1280,4200"), ("phone", "390,3000")):
+        path = folder / f"{name}-{suffix}.png"
+        _browse(chromium, page, f"--window-size={size}", f"--screenshot={path}")
+        assert path.stat().st_size > 10_000, path  # a blank page compresses to a few kB
+        shots.append(path)
+    print(f"\nscreenshots of {name}: {folder}")
+    return shots
+
+
+class Dom(HTMLParser):
+    """What the checks read from a dumped DOM: the ranking's cells, each chart's traces, the state."""
+
+    def __init__(self):
+        super().__init__()
+        self.body: dict = {}
+        self.refresh = False
+        self.ranking: list[dict] = []      # per row: {column: data-v}
+        self.header: list[str] = []        # the ranking's data-col in order
+        self.charts: dict[str, dict] = {}  # data-chart -> {"mean": set of variants, "attrs": ...}
+        self.text: list[str] = []
+        self._table = self._chart = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "body":
+            self.body = a
+        elif tag == "meta" and a.get("http-equiv", "").lower() == "refresh":
+            self.refresh = True
+        elif tag == "table":
+            self._table = a.get("id")
+        elif tag == "svg" and "data-chart" in a:
+            self._chart = a["data-chart"]
+            self.charts[self._chart] = {"mean": [], "band": [], "pt": 0, "attrs": a}
+        elif self._table == "ranking" and tag == "th":
+            self.header.append(a["data-col"])
+        elif self._table == "ranking" and tag == "tr" and "data-variant" in a:
+            self.ranking.append({})
+        elif self._table == "ranking" and tag == "td" and "data-col" in a:
+            self.ranking[-1][a["data-col"]] = json.loads(a["data-v"])
+        elif self._chart and tag == "path" and "mean" in a.get("class", "").split():
+            assert a.get("d", "").startswith("M"), f"empty trace in {self._chart}: {a}"
+            self.charts[self._chart]["mean"].append(a["data-variant"])
+        elif self._chart and tag == "path" and a.get("class") == "band":
+            self.charts[self._chart]["band"].append(a["data-variant"])
+        elif self._chart and "pt" in a.get("class", "").split():
+            self.charts[self._chart]["pt"] += 1
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._table = None
+        elif tag == "svg":
+            self._chart = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _golf(*args, cwd=REPO, timeout=300):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([*GOLF, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def _assert_matches_report(dom: Dom, report_json: str) -> None:
+    """The page's ranking is the report's: same rows in the same order, every shown column's raw
+    value equal to --format json's."""
+    rows = json.loads(report_json)
+    assert [r["variant"] for r in dom.ranking] == [r["variant"] for r in rows]
+    assert [r["rank"] for r in dom.ranking] == list(range(1, len(rows) + 1))
+    shown = [c for c in dom.header if c != "rank"]
+    assert {"variant", "runs", "reached", "p_value", "final_val_loss_mean"} <= set(shown), shown
+    for page_row, report_row in zip(dom.ranking, rows):
+        for column in shown:
+            assert page_row[column] == report_row[column], (report_row["variant"], column)
+
+
+def _assert_offline(html: str) -> None:
+    """Nothing in the page asks for the network: no external script, style, image or font."""
+    import re
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html, re.I)
+    assert not re.search(r"""url\(\s*["']?(?:https?:)?//|@import""", html, re.I)
+
+
+# ---- the value-embedding collection ----
+def test_fixture_collection_page_in_the_browser(chromium, tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    _golf("import", str(VE_LOG), "--sweep", "ve", "--db", db)
+    page = tmp_path / "ve.html"
+    report = _golf("report", "ve", "--threshold", "2.92", "--db", db, "--format", "json", "--html", str(page))
+    assert f"wrote {page}" in report.stderr
+    html = page.read_text()
+    _assert_offline(html)
+    dom = dump_dom(chromium, page)
+    _assert_matches_report(dom, report.stdout)
+    assert dom.body["data-state"] == "finished" and not dom.refresh
+    variants = {r["variant"] for r in dom.ranking}
+    assert len(variants) == 27
+    for chart in ("time", "detail", "step", "km"):  # one trace per variant, drawn
+        assert sorted(dom.charts[chart]["mean"]) == sorted(variants), chart
+    assert sorted(dom.charts["diff"]["mean"]) == sorted(variants - {"0"})  # the baseline is the zero line
+    assert dom.charts["km"]["pt"] == 57  # every run's crossing (or censoring) as a point
+    # the fixture README's crossing times, as KM steps: 16 crosses first, at 1410.6 s
+    assert dom.ranking[0]["variant"] == "16" and dom.ranking[0]["ttt_mean_s"] == pytest.approx(1410.6, abs=0.5)
+    screenshots(chromium, page, "value-embeddings")
+
+
+# ---- a real tiny sweep: the live page, then the finished one ----
+@pytest.mark.slow
+def test_tiny_sweep_live_page_running_then_finished(chromium, tmp_path, golf_data_dir):
+    spec = tmp_path / "tinyve.yaml"
+    spec.write_text(json.dumps({"name": "tinyve", "base": "tiny", "seeds": 2, "config": SHORT,
+                                "threshold": {"metric": "val_loss", "value": 6.5},
+                                "variants": {"baseline": {}, "vr": {"value_residual": True}}}))
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    out = _golf("sweep", str(spec), "--db", db, "--workers", "2", "--yes", cwd=tmp_path, timeout=600)
+    page = tmp_path / ".golf/reports/tinyve.html"
+    assert f"live page: {page}" in out.stdout.replace("\n", "")
+    dom = dump_dom(chromium, page)
+    assert dom.body["data-state"] == "finished" and not dom.refresh  # the final write: no more reloads
+    _assert_matches_report(dom, _golf("report", "tinyve", "--db", db, "--format", "json").stdout)
+    for chart in ("time", "detail", "step", "km"):
+        assert sorted(dom.charts[chart]["mean"]) == ["baseline", "vr"], chart
+    assert dom.charts["diff"]["mean"] == ["vr"]
+    assert "Challenge accounting" in "".join(dom.text)  # golf's own runs export an int8+zlib artifact
+    screenshots(chromium, page, "tiny-finished")
+
+    # A third seed queued: the sweep is running again, and its live page says so and reloads.
+    _golf("sweep", str(spec), "--db", db, "--seeds", "3", "--detach", cwd=tmp_path)
+    store = Store(db)
+    live = LivePage(store, "tinyve", page)
+    assert live.maybe_write(store.live_runs("tinyve")) and live.error is None
+    dom = dump_dom(chromium, page)
+    assert dom.body["data-state"] == "running" and dom.refresh
+    text = " ".join(dom.text)
+    assert "running" in text and "Progress" in text and "4 of 6 runs ended" in text
+    assert sorted(dom.charts["time"]["mean"]) == ["baseline", "vr"]  # the finished runs still draw
+
+
+# ---- the live page's rewrite policy (no browser) ----
+def test_live_page_rewrites_after_a_run_ends_at_most_every_30_s(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.ensure_sweep("s", threshold_metric="val_loss", threshold_value=3.0)
+    for seed in range(3):
+        store.upsert_imported_run("s", f"k{seed}", "h", "baseline", seed,
+                                  [{"step": s, "train_time_s": s, "val_loss": 4 - s / 10} for s in range(12)],
+                                  {"val_loss": 2.9}, "test")
+    done = store.live_runs("s")
+    running = [replace(r, status="running") for r in done]
+    now = [0.0]
+    page = LivePage(store, "s", tmp_path / "s.html", clock=lambda: now[0])
+    assert page.maybe_write(running)                    # the first snapshot: the page exists at once
+    assert not page.maybe_write(running[:1] + done[1:])  # a run ended, but 0 s after the last write
+    now[0] = 31.0
+    assert page.maybe_write(running[:1] + done[1:])      # 31 s later: written
+    now[0] = 100.0
+    assert not page.maybe_write(running[:1] + done[1:])  # nothing new ended
+    assert page.maybe_write(done)
+    page.write_final()
+    final = (tmp_path / "s.html").read_text()
+    assert 'data-state="finished"' in final and 'http-equiv="refresh"' not in final
+
+
+def test_page_for_20_variants_x_5_seeds_x_200_evals_stays_under_5_mb(tmp_path):
+    import numpy as np
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.ensure_sweep("big", threshold_metric="val_loss", threshold_value=3.2)
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 600, 200)
+    for v in range(20):
+        for seed in range(5):
+            y = 3.0 + 4 * np.exp(-t / 120) + v * 0.002 + rng.normal(0, 0.004, len(t))
+            evals = [{"step": 25 * i, "train_time_s": float(t[i] * (1 + rng.normal(0, 0.01))), "val_loss": float(y[i]),
+                      "val_bpb": float(y[i] / 2.3)} for i in range(len(t))]
+            store.upsert_imported_run("big", f"v{v}-{seed}", "h", f"variant_{v:02d}", seed, evals,
+                                      {"val_loss": float(y[-1]), "val_bpb": float(y[-1] / 2.3)}, "test")
+    size = len(build_page(store, "big").encode())
+    print(f"\n20 variants x 5 seeds x 200 evals: {size / 1e6:.2f} MB")
+    assert size < 5_000_000

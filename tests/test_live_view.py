@@ -1,0 +1,40 @@
+"""The live view's and `golf runs`' table on a narrow terminal: what matters stays whole."""
+from rich.console import Console
+
+from sweeper.run.live_view import runs_table
+from sweeper.store import LiveRun
+
+
+def _run(i: int, variant: str, status: str, **kw) -> LiveRun:
+    base = dict(id=f"{i:012x}", variant=variant, seed=i % 3, status=status, attempts=1, worker="w0",
+                device="cpu x1", started_at=None, finished_at=None, error=None, live_step=None,
+                live_total_steps=None, live_train_loss=None, live_train_time_s=None, train_time_s=None,
+                val_loss=None, latest_val_loss=None)
+    return LiveRun(**{**base, **kw})
+
+
+RUNS = [_run(1, "no_ve_-1_shift_early", "running", live_step=120, live_total_steps=400, live_train_time_s=30.0,
+             latest_val_loss=4.2345),
+        _run(2, "value_residual_gated", "finished", live_step=400, live_total_steps=400, train_time_s=95.0,
+             val_loss=3.8765),
+        _run(3, "baseline", "failed", error="Traceback ...\nRuntimeError: CUDA out of memory while allocating")]
+
+
+def _render(width: int) -> str:
+    console = Console(width=width, record=True, color_system=None)
+    console.print(runs_table(RUNS, title="s", width=width))
+    return console.export_text()
+
+
+def test_at_80_columns_variant_seed_status_step_and_val_loss_stay_whole():
+    text = _render(80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for expected in ("no_ve_-1_shift_early", "value_residual_gated", "baseline", "running", "finished", "failed",
+                     "120/400", "400/400", "4.2345", "3.8765"):
+        assert expected in text, (expected, text)
+    assert RUNS[0].id not in text  # the run id only where there is room
+
+
+def test_wide_terminal_shows_run_ids_devices_and_errors():
+    text = _render(200)
+    assert RUNS[0].id in text and "cpu x1" in text and "CUDA out of memory" in text
