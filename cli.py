@@ -463,6 +463,35 @@ def report_command(
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
 
 
+@app.command("plan")
+def plan_command(
+    sweep: Annotated[str, typer.Argument(help="Sweep name (own or imported).")],
+    metric: Annotated[Optional[str], typer.Option(help="Final metric (default: the sweep's threshold metric, else val_loss).")] = None,
+    effect: Annotated[Optional[float], typer.Option(help="Effect worth finding, in the final metric's units: prints the seeds it needs.")] = None,
+    effect_s: Annotated[Optional[float], typer.Option(help="Same for time-to-threshold, in seconds.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Threshold for time-to-threshold (default: the sweep's).")] = None,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.01,
+    power: Annotated[float, typer.Option(help="Power wanted.")] = 0.8,
+    baseline: Annotated[Optional[str], typer.Option(help="Baseline variant (default 'baseline', else the first).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|json")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Seed-to-seed noise of a sweep and the seeds an effect needs (golf's power analysis)."""
+    from sweeper.report import plan_view
+    from sweeper.report.notebook import load
+
+    if fmt not in ("table", "json"):
+        fail(f"--format must be table or json, got {fmt!r}")
+    if not (0 < alpha < 1 and 0 < power < 1):
+        fail(f"--alpha and --power must lie strictly between 0 and 1, got {alpha} and {power}")
+    res = load(sweep, db)
+    plans = plan_view.plans_for(res, metric, threshold, baseline, alpha, power, effect, effect_s)
+    if fmt == "json":
+        sys.stdout.write(plan_view.plan_json(plans) + "\n")
+    else:
+        console.print(plan_view.plan_table(sweep, plans))
+
+
 
 # =============================================================================
 # ---- golf import (importer) ----

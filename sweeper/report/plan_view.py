@@ -1,0 +1,82 @@
+"""`golf plan` output: the seed-noise table (rich) or JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from sweeper.report import power as power_
+from sweeper.report.power import MetricPlan
+
+
+def _num(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def plans_for(results, metric: str | None = None, threshold: float | None = None, baseline: str | None = None,
+              alpha: float = 0.01, power: float = 0.8, effect: float | None = None,
+              effect_s: float | None = None) -> list[MetricPlan]:
+    """The plans `golf plan` prints for a loaded sweep (sweeper.report.notebook.Results): the final
+    metric, and time-to-threshold when the sweep has a threshold (or one is given)."""
+    from sweeper.errors import GolfError
+    from sweeper.store.schema import FINAL_COLUMNS
+
+    runs = results.runs
+    metric = metric or results.metric
+    if metric not in FINAL_COLUMNS or metric not in runs:
+        raise GolfError(f"--metric {metric!r}: expected a final metric, one of "
+                        f"val_loss, val_bpb, quant_val_loss, quant_val_bpb, ppm_val_loss, ppm_val_bpb")
+    variants = set(runs["variant"])
+    if baseline is not None and baseline not in variants:
+        raise GolfError(f"--baseline {baseline!r} is not a variant of sweep {results.sweep!r}; expected one of "
+                        f"{', '.join(map(repr, sorted(variants)))}")
+    base = baseline or power_.default_baseline(runs)
+    plans = [power_.plan_metric(power_.final_noise(runs, metric, base), alpha, power, effect)]
+    value = threshold if threshold is not None else results.threshold
+    if value is not None:
+        # The threshold belongs to the sweep's threshold metric; --threshold alone uses --metric's family.
+        t_metric = results.metric if threshold is None else (metric.removeprefix("quant_"))
+        noise = power_.ttt_noise(runs, results.curves, value, t_metric, base)
+        plans.append(power_.plan_metric(noise, alpha, power, effect_s))
+    return plans
+
+
+def plan_table(title: str, plans: list[MetricPlan]) -> Group:
+    """One row per metric: pooled SD with its CI and runs, the baseline's SD, the MDE per seed
+    count and the seeds an effect needs; the method and any shortfall under the table."""
+    first = plans[0]
+    table = Table(title=Text(f"{title}: seed noise and detectable effects (two-sided t-test, alpha "
+                             f"{first.alpha:g}, power {first.power:g})"), title_justify="left", header_style="bold")
+    table.add_column("metric")
+    table.add_column("sd (95% CI)", justify="right")
+    table.add_column("runs / df", justify="right")
+    table.add_column("baseline sd", justify="right")
+    for n in first.mde:
+        table.add_column(f"MDE@{n}", justify="right")
+    show_needed = any(p.effect is not None for p in plans)
+    if show_needed:
+        table.add_column("seeds needed", justify="right")
+    notes = []
+    for p in plans:
+        n = p.noise
+        sd = f"{_num(n.sd)} ({_num(n.sd_ci[0])}-{_num(n.sd_ci[1])})" if math.isfinite(n.sd) else "-"
+        base = f"{_num(n.baseline_sd)} ({n.baseline_runs})" if n.baseline else "-"
+        row = [n.metric, sd, f"{n.sd_runs} / {n.df}", base, *[_num(v) for v in p.mde.values()]]
+        if show_needed:
+            row.append("-" if p.effect is None else f"{p.seeds_needed if p.seeds_needed else '-'} "
+                                                    f"for {_num(p.effect)}")
+        table.add_row(*map(Text, row))
+        notes.append(f"{n.metric}: {n.method}" + (f"; {n.note}" if n.note else ""))
+    notes.append("MDE@n: the smallest difference of means found with n seeds per arm.")
+    return Group(table, *(Text(n, style="dim") for n in notes))
+
+
+def plan_json(plans: list[MetricPlan]) -> str:
+    """The plans as a JSON list, one object per metric."""
+    return json.dumps([p.to_dict() for p in plans], indent=2)
