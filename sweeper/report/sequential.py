@@ -182,16 +182,15 @@ def look(baseline: Sequence[float], variant: Sequence[float], n: int, design: De
         # checking per call, which the simulator's hundreds of thousands of looks would feel.
         t = -effect / se  # positive: the variant is better (lower)
         p = float(2 * special.stdtr(df, -abs(t)))
-        z = float(special.ndtri(special.stdtr(df, t)))  # the same one-sided tail on the z scale
     else:  # identical runs within each arm: any difference is certain, none is nothing
         t = -math.copysign(math.inf, effect) if effect else 0.0
-        p, z = (0.0 if effect else 1.0), t
+        p = 0.0 if effect else 1.0
     bound = design.nominal_p(n)
     if p < bound:
         return Decision(BETTER if effect < 0 else WORSE, n, effect, p, bound, float("nan"), sd)
     if n >= design.max_seeds:
         return Decision(OUT_OF_SEEDS, n, effect, p, bound, float("nan"), sd)
-    cp = conditional_power(z, n, design, sd)
+    cp = conditional_power(t, n, design, sd)
     state = FUTILE if cp < design.futility_power else UNDECIDED
     return Decision(state, n, effect, p, bound, cp, sd)
 
@@ -200,7 +199,9 @@ def conditional_power(z: float, n: int, design: Design, sd: float) -> float:
     """P(the final look decides 'better') given Z = z now, if the true gain is min_effect.
 
     B-value form (Lan & Wittes 1988): B(t) = z sqrt(t) grows by N(eta (1 - t), 1 - t) to the end,
-    with eta = min_effect / sd * sqrt(max / 2) the final look's expected z. The looks in between
+    with eta = min_effect / sd * sqrt(max / 2) the final look's expected z; the current sd is
+    plugged in and z is the t statistic itself (through the t-tail, a t of 40 at 2 seeds would
+    count as z = -3.4 and keep a hopeless variant alive). The looks in between
     are ignored, which makes it a lower bound: futility errs towards stopping, never towards a
     false 'better'. NaN without min_effect."""
     if design.min_effect is None:
