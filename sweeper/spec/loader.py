@@ -17,11 +17,11 @@ import difflib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, get_type_hints
+from typing import Annotated, Any, Literal, Optional, Union, get_type_hints
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
-                      StrictInt, ValidationError, create_model, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PrivateAttr,
+                      StrictInt, Tag, ValidationError, create_model, model_validator)
 from pydantic_core import PydanticCustomError
 
 from model.config import PRESETS, TrainConfig
@@ -136,13 +136,41 @@ def _count_to_seeds(value: Any) -> Any:
             return list(range(value))
     elif isinstance(value, list):
         return value
-    raise PydanticCustomError("seeds", "expected a positive count n (meaning seeds 0..n-1) or a list of integers")
+    raise PydanticCustomError("seeds", "expected a positive count n (meaning seeds 0..n-1), a list of integers, "
+                                       "or {min: 2, max: 10, until: decided}")
 
 
 def _distinct(seeds: list[int]) -> list[int]:
     if len(set(seeds)) != len(seeds):
         raise PydanticCustomError("seeds", "expected distinct seeds")
     return seeds
+
+
+class SeedRule(_Strict):
+    """`seeds: {min: 2, max: 10, until: decided}`: adaptive seeds. Every variant runs `min` seeds,
+    then one more at a time while its comparison with the baseline is undecided, up to `max`
+    (seeds 0..max-1); `alpha` is the two-sided level per comparison, spent over the looks by
+    `spending` (see sweeper.report.sequential)."""
+
+    min: Annotated[StrictInt, Field(ge=2)] = 2
+    max: Annotated[StrictInt, Field(ge=2)]
+    until: Literal["decided"] = "decided"
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    spending: Literal["obf", "pocock"] = "obf"
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> "SeedRule":
+        if self.max < self.min:
+            raise PydanticCustomError("seeds", "expected max >= min, got min {lo} and max {hi}",
+                                      {"lo": self.min, "hi": self.max})
+        return self
+
+
+def _seeds_form(value: Any) -> str:
+    return "rule" if isinstance(value, dict) else "list"
+
+
+SeedList = Annotated[list[StrictInt], Field(min_length=1), AfterValidator(_distinct), BeforeValidator(_count_to_seeds)]
 
 
 class Threshold(_Strict):
@@ -159,9 +187,12 @@ class Spec(_Strict):
     description: str = ""
     base: Literal[tuple(PRESETS)] = "golf"  # type: ignore[valid-type]
     config: Annotated[Operations, BeforeValidator(_no_ops_is_empty)] = Operations()  # type: ignore[valid-type]
-    seeds: Annotated[list[StrictInt], Field(min_length=1), AfterValidator(_distinct),
-                     BeforeValidator(_count_to_seeds)] = [0]
+    seeds: Annotated[Union[Annotated[SeedList, Tag("list")], Annotated[SeedRule, Tag("rule")]],
+                     Discriminator(_seeds_form)] = [0]
     threshold: Optional[Threshold] = None
+    # The smallest gain worth having (final metric units, e.g. 0.005 nats): adaptive seeds give up
+    # on a variant that could not show it even at `max` seeds.
+    min_effect: Optional[Annotated[float, Field(gt=0)]] = None
     variants: Annotated[dict[Annotated[str, BeforeValidator(_name_as_text)],
                              Annotated[Operations, BeforeValidator(_no_ops_is_empty)]],  # type: ignore[valid-type]
                         Field(min_length=1)]
@@ -189,7 +220,7 @@ def _line(lines: Lines, key: tuple[str, ...]) -> int:
 
 # ---- pydantic errors -> golf's one message ----
 
-_SECTION_KEYS = {(): Spec.model_fields, ("threshold",): Threshold.model_fields}
+_SECTION_KEYS = {(): Spec.model_fields, ("threshold",): Threshold.model_fields, ("seeds",): SeedRule.model_fields}
 
 
 def _unknown_key(loc: tuple[str, ...]) -> str:
@@ -207,6 +238,8 @@ def _unknown_key(loc: tuple[str, ...]) -> str:
 def _describe(error: dict) -> tuple[tuple[str, ...], str]:
     """(key path, message) for one pydantic error."""
     loc = tuple(str(p) for p in error["loc"] if p != "[key]")
+    if loc[:1] == ("seeds",) and loc[1:2] in (("list",), ("rule",)):  # the form's tag is no key of the file
+        loc = loc[:1] + loc[2:]
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         return loc, _unknown_key(loc)
@@ -276,6 +309,8 @@ class Expansion:
     threshold: Threshold | None
     base: TrainConfig
     base_name: str
+    adaptive: SeedRule | None = None  # adaptive seeds: plans hold seeds 0..max-1, the sweep picks
+    min_effect: float | None = None
 
 
 def _apply(cfg: TrainConfig, ops: list[tuple[str, Any, int]], path: str, variant: str | None) -> TrainConfig:
@@ -292,10 +327,12 @@ def _apply(cfg: TrainConfig, ops: list[tuple[str, Any, int]], path: str, variant
     return cfg
 
 
-def expand(spec: Spec, base: str | None = None, seeds: int | None = None) -> Expansion:
+def expand(spec: Spec, base: str | None = None, seeds: int | None = None, adaptive: bool = False) -> Expansion:
     """Resolve every variant x grid point x seed into RunPlans (file order; duplicates once).
 
     `base` overrides the spec's preset and `seeds` its seeds (0..seeds-1), as --base / --seeds do.
+    Adaptive seeds (a `seeds: {min, max, until}` spec, or `adaptive` as --adaptive asks for one
+    with min 2 and max 10) plan seeds 0..max-1, with `seeds` as max.
     """
     base_name = base or spec.base
     try:
@@ -306,7 +343,12 @@ def expand(spec: Spec, base: str | None = None, seeds: int | None = None) -> Exp
         raise SpecError(f"--seeds: got {seeds} (expected a positive count)")
     config_ops = [(k, v, spec.line("config", k)) for k, v in spec.config.items()]
     start = _apply(start, config_ops, spec.path, None)
-    seed_list = list(range(seeds)) if seeds is not None else spec.seeds
+    rule = spec.seeds if isinstance(spec.seeds, SeedRule) else (SeedRule(max=10) if adaptive else None)
+    if rule is not None and seeds is not None:
+        if seeds < rule.min:
+            raise SpecError(f"--seeds: got {seeds}, below the adaptive minimum of {rule.min} seeds")
+        rule = rule.model_copy(update={"max": seeds})
+    seed_list = list(range(rule.max)) if rule else (list(range(seeds)) if seeds is not None else spec.seeds)
     grid = spec.grid.items()
     points = list(itertools.product(*[values for _, values in grid])) or [()]
     plans: list[RunPlan] = []
@@ -326,4 +368,4 @@ def expand(spec: Spec, base: str | None = None, seeds: int | None = None) -> Exp
                 continue
             seen[probe] = label
             plans.extend(RunPlan(spec.name, label, s, cfg.replace(seed=s)) for s in seed_list)
-    return Expansion(plans, duplicates, spec.threshold, start, base_name)
+    return Expansion(plans, duplicates, spec.threshold, start, base_name, rule, spec.min_effect)
