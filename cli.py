@@ -172,6 +172,8 @@ def sweep_command(
     name: Annotated[Optional[str], typer.Option(help="Sweep name (default: the spec's, plus -BASE when --base changes it).")] = None,
     launcher: Annotated[str, typer.Option(help="local: worker processes here; ray: one Ray task per run on a Ray cluster.")] = "local",
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to join with --launcher ray (auto, HOST:6379; default: start one here).")] = None,
+    adaptive: Annotated[bool, typer.Option("--adaptive", help="Add seeds only where a comparison is undecided (seeds 2..--seeds, default 10).")] = False,
+    noise_from: Annotated[Optional[str], typer.Option(help="--dry-run: estimate seed noise from this sweep's runs.")] = None,
 ) -> None:
     """Run an ablation spec: enqueue, train on every local GPU (or CPU slot), rank.
 
@@ -184,10 +186,13 @@ def sweep_command(
     from sweeper.spec import expand, load_spec
 
     parsed = load_spec(spec)
-    expansion = expand(parsed, base, seeds)
+    expansion = expand(parsed, base, seeds, adaptive=adaptive)
+    if expansion.adaptive is not None and launcher != "local":
+        fail("adaptive seeds need --launcher local (the Ray launcher plans every run up front)")
     if dry_run:
         from sweeper.spec.dry_run_view import dry_run_table
         console.print(dry_run_table(expansion))
+        _print_noise_estimate(expansion, db, noise_from)
         return
     # Only now: a dry run (or a bad spec) need not load the store, torch or the launchers.
     from sweeper.run import local_launcher as local
@@ -201,6 +206,11 @@ def sweep_command(
     # half-way already compares all variants.
     plans = sorted(expansion.plans, key=lambda p: p.seed)
     stored = {r.key: r.status for r in store.list_runs(sweep)}
+    seeds_policy = None
+    if expansion.adaptive is not None:  # only the runs it has, and those the adaptive policy starts with
+        from sweeper.run.adaptive_sweep import AdaptiveSweep
+        seeds_policy = AdaptiveSweep(store, sweep, expansion)
+        plans = [p for p in plans if p.key in stored] + seeds_policy.next_plans()
     pending = [p for p in plans if stored.get(p.key, "queued") in ("queued", "running")]
     console.print(f"sweep [bold]{escape(sweep)}[/]: {len(plans)} runs, {len(plans) - len(pending)} already ended, "
                   f"{len(pending)} to run ({sum(p.key not in stored for p in plans)} new), store {store.url}",
@@ -247,13 +257,19 @@ def sweep_command(
         log_dir, where = workers_.log_dir, workers_.describe()
     else:
         log_dir = Path(".golf/logs") / sweep
-        workers_ = local.LocalLauncher(store.url, slots, sweep, lease_s=lease, log_dir=log_dir)
+        # Adaptive: workers wait for the seeds the policy adds; the sweep stops them at the end.
+        workers_ = local.LocalLauncher(store.url, slots, sweep, lease_s=lease, log_dir=log_dir,
+                                       exit_when_idle=seeds_policy is None)
         where = f"{len(slots)} worker(s): {', '.join(s.device for s in slots)}; logs in {log_dir}/"
     console.print(where, highlight=False, soft_wrap=True)
     workers_.start()
-    watcher = SweepWatcher(store, sweep, console)
+    watcher = SweepWatcher(store, sweep, console, footer=seeds_policy and seeds_policy.states_table)
     try:
-        watcher.watch(lambda: workers_.alive() > 0)
+        if seeds_policy is None:
+            watcher.watch(lambda: workers_.alive() > 0)
+        else:
+            watcher.watch(lambda: workers_.alive() > 0 and not seeds_policy.step(console))
+            workers_.stop()  # idle now: every variant is decided
     except KeyboardInterrupt:
         err_console.print("interrupted: stopping workers, running runs go back to the queue...")
         released = workers_.stop()
@@ -264,11 +280,33 @@ def sweep_command(
     codes = workers_.wait()
     if any(codes):
         err_console.print(f"[yellow]worker exit codes {codes}; see {log_dir}/[/]")
-    _print_ranking(store, sweep)
+    _print_ranking(store, sweep, seeds_policy)
 
 
-def _print_ranking(store, sweep: str) -> None:
-    """The end-of-sweep table: by time-to-threshold, or by final loss when no run reached it."""
+def _print_noise_estimate(expansion, db: Optional[str], noise_from: Optional[str]) -> None:
+    """After the dry-run table: the seed noise and seeds needed, from `--noise-from SWEEP` or from
+    stored runs of the spec's baseline config; nothing when there are none (or no store yet)."""
+    from sweeper.report import plan_view
+    from sweeper.store import Store, default_db_url
+
+    url = db or default_db_url()
+    if noise_from is None and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return  # a dry run does not create a store
+    store = Store(url)
+    try:
+        found = plan_view.dry_run_estimate(expansion, store, noise_from)
+    finally:
+        store.close()
+    if found is None:
+        console.print("no stored runs of this spec's baseline config: golf plan needs some (or --noise-from SWEEP)")
+        return
+    title, plans = found
+    console.print(plan_view.plan_table(title, plans))
+
+
+def _print_ranking(store, sweep: str, seeds_policy=None) -> None:
+    """The end-of-sweep table: by time-to-threshold, or by final loss when no run reached it;
+    with adaptive seeds, each variant's state in a `seeds_state` column."""
     from sweeper.report import table_view as report_view
     from sweeper.report.notebook import load
 
@@ -284,6 +322,8 @@ def _print_ranking(store, sweep: str) -> None:
         # When no run reached, the time ranking already falls back to final val_loss (report._rank).
         summary = res.report()
         title = _ranking_title(sweep, res.metric, res.threshold, summary, "time")
+    if seeds_policy is not None:
+        summary["seeds_state"] = summary["variant"].map(seeds_policy.states())
     console.print(report_view.to_rich_table(summary, title=title, width=console.width))
 
 

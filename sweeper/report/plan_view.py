@@ -80,3 +80,42 @@ def plan_table(title: str, plans: list[MetricPlan]) -> Group:
 def plan_json(plans: list[MetricPlan]) -> str:
     """The plans as a JSON list, one object per metric."""
     return json.dumps([p.to_dict() for p in plans], indent=2)
+
+
+# ---- `golf sweep SPEC --dry-run`: the same estimate before spending anything ----
+
+def baseline_runs_frame(store, expansion, seeds: int = 100):
+    """Finished runs anywhere in `store` of the spec's baseline config (same run key, any of the
+    first `seeds` seeds), as a runs frame (variant 'baseline'); None when there are none."""
+    import pandas as pd
+
+    variants = list(dict.fromkeys(p.variant for p in expansion.plans))
+    base = "baseline" if "baseline" in variants else variants[0]
+    config = next(p.config for p in expansion.plans if p.variant == base)
+    keys = {config.replace(seed=s).run_key() for s in range(seeds)}
+    rows = [dict(run_id=r.id, variant="baseline", seed=r.seed, status=r.status, **r.finals)
+            for sweep in store.list_sweeps() for r in store.list_runs(sweep.name)
+            if r.key in keys and r.status == "finished"]
+    return pd.DataFrame(rows) if rows else None
+
+
+def dry_run_estimate(expansion, store, noise_from: str | None, alpha: float = 0.05, power: float = 0.8):
+    """(title, plans) for a dry run: the noise of sweep `noise_from`, else of the stored runs of the
+    spec's baseline config; None when the store has neither. The effect asked about is the spec's
+    min_effect, in the threshold's metric where runs have it as a final value."""
+    import pandas as pd
+
+    from sweeper.report.notebook import Results, load
+
+    if noise_from is not None:
+        results, title = load(noise_from, store), f"sweep {noise_from}"
+    else:
+        runs = baseline_runs_frame(store, expansion)
+        if runs is None:
+            return None
+        # final metrics only: no curves, no threshold, so no time-to-threshold row
+        results = Results("baseline", runs, pd.DataFrame(columns=["run_id", "variant", "current"]), None)
+        title = f"{len(runs)} stored run(s) of this spec's baseline config"
+    metric = expansion.threshold.metric if expansion.threshold else "val_loss"
+    metric = metric if metric in results.runs.columns else "val_loss"
+    return title, plans_for(results, metric, None, None, alpha, power, expansion.min_effect)

@@ -10,7 +10,7 @@ import pandas as pd
 TABLE_COLUMNS = ["variant", "runs", "reached", "ttt_mean_s", "ttt_ci_low_s", "ttt_ci_high_s", "ttt_km_median_s",
                  "mean_curve_ttt_s", "step_mean_curve_ttt_s", "steps_to_threshold_mean", "final_val_loss_mean",
                  "final_val_bpb_mean", "quant_val_bpb_mean", "artifact_headroom_bytes", "p_value", "test",
-                 "final_p_value", "final_test", "rule_p_value", "verdict"]
+                 "final_p_value", "final_test", "rule_p_value", "verdict", "seeds_state"]
 # shown only when some variant has a value: logs without quantization or export leave them empty
 KNOWN_ONLY = {"quant_val_bpb_mean", "artifact_headroom_bytes"}
 # p-value column -> the column saying why it is NaN ("1 run", "zero variance", "baseline", ...)
@@ -70,7 +70,7 @@ def to_markdown(summary: pd.DataFrame) -> str:
 
 # What a narrow terminal keeps first; the rest are added while they fit (csv/json always hold all).
 TABLE_PRIORITY = ["variant", "runs", "reached", "ttt_mean_s", "final_val_loss_mean", "ttt_ci_low_s", "ttt_ci_high_s",
-                  "p_value", "verdict", "final_val_bpb_mean", "final_p_value", "steps_to_threshold_mean",
+                  "p_value", "verdict", "seeds_state", "final_val_bpb_mean", "final_p_value", "steps_to_threshold_mean",
                   "quant_val_bpb_mean", "artifact_headroom_bytes", "ttt_km_median_s", "mean_curve_ttt_s",
                   "step_mean_curve_ttt_s", "test", "final_test", "rule_p_value"]
 
