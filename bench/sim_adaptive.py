@@ -83,10 +83,11 @@ def simulate_adaptive(effects: np.ndarray, design: Design, resid: np.ndarray, rn
 
 
 def simulate_fixed(effects: np.ndarray, n: int, alpha: float, resid: np.ndarray, rng: np.random.Generator,
-                   sweeps: int) -> tuple[float, float]:
-    """`sweeps` fixed sweeps with n seeds per arm, each variant t-tested against the baseline at
-    alpha: the fractions of variants called better and worse."""
-    base = rng.choice(resid, (sweeps, 1, n))
+                   sweeps: int, baseline_seeds: int | None = None) -> tuple[float, float]:
+    """`sweeps` fixed sweeps with n seeds per variant (and `baseline_seeds`, default n, of the
+    baseline), each variant t-tested against the baseline at alpha: the fractions of variants
+    called better and worse."""
+    base = rng.choice(resid, (sweeps, 1, baseline_seeds or n))
     var = -effects[None, :, None] + rng.choice(resid, (sweeps, len(effects), n))
     with warnings.catch_warnings():  # resampled residuals can repeat: zero variance gives p = NaN, no call
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -103,21 +104,26 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=0.05)
     ap.add_argument("--min-effect", type=float, default=1.0, help="in SD units")
     ap.add_argument("--spending", default="obf")
+    ap.add_argument("--baseline-ratio", type=float, default=None,
+                    help="baseline seeds per variant seed (default sqrt(variants), as golf sweep --adaptive)")
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     resid, sd = noise_model()
-    design = Design(args.min, args.max, args.alpha, args.min_effect, args.spending)
+    ratio = args.baseline_ratio or np.sqrt(len(VARIANTS))
+    design = Design(args.min, args.max, args.alpha, args.min_effect, args.spending, baseline_ratio=ratio)
     rng = np.random.default_rng(args.seed)
     print(f"noise model: {len(resid)} residuals of final val_loss, pooled SD {sd:.5f} nats; "
           f"{len(VARIANTS)} variants + baseline, {args.sweeps} sweeps per effect, {args.workers} workers")
     print(f"adaptive: seeds {args.min}..{args.max}, alpha {args.alpha} two-sided, {args.spending} spending, "
-          f"futility below 10% conditional power for min_effect {args.min_effect} SD")
+          f"futility below 10% conditional power for min_effect {args.min_effect} SD, "
+          f"baseline seeds {ratio:.2f}x the variant's")
+    print("fixed n: n seeds of every arm (the usual design); fixed n+r: n per variant, ceil(r n) baseline")
     fixed_ns = sorted({3, 5, args.max, *range(args.min, args.max + 1)})
     header = f"{'design':<14}{'effect (SD)':>12}{'better':>9}{'worse':>8}{'runs/sweep':>12}{'wall':>7}"
     print(header)
     print("-" * len(header))
-    adaptive_power, fixed_power = {}, {}
+    adaptive_power, fixed_power, fixed_r_power = {}, {}, {}
     started = time.perf_counter()
     for effect in (0.0, 0.5, 1.0, 2.0):
         effects = np.full(len(VARIANTS), effect)
@@ -140,22 +146,32 @@ def main() -> None:
             fixed_power[(effect, n)] = b
             runs = n * (len(VARIANTS) + 1)
             if n in (3, 5, args.max):
-                print(f"{f'fixed {n} seeds':<14}{effect:>12.1f}{b:>9.3f}{w:>8.3f}{runs:>12.1f}"
+                print(f"{f'fixed {n}':<14}{effect:>12.1f}{b:>9.3f}{w:>8.3f}{runs:>12.1f}"
+                      f"{np.ceil(runs / args.workers):>7.1f}")
+            m = design.baseline_seeds(n)
+            b, w = simulate_fixed(effects, n, args.alpha, resid, rng, 20 * args.sweeps, m)
+            fixed_r_power[(effect, n)] = b
+            if n == args.max:
+                runs = n * len(VARIANTS) + m
+                print(f"{f'fixed {n}+r':<14}{effect:>12.1f}{b:>9.3f}{w:>8.3f}{runs:>12.1f}"
                       f"{np.ceil(runs / args.workers):>7.1f}")
     print()
-    print("equal power: the fixed seeds per arm whose power equals the adaptive one (interpolated between")
-    print("seed counts), and the runs of that fixed sweep")
-    for effect in (0.5, 1.0, 2.0):
-        power, runs = adaptive_power[effect]
-        curve = np.maximum.accumulate([fixed_power[(effect, n)] for n in fixed_ns])  # power rises with n
-        if power > curve[-1]:
-            print(f"  effect {effect} SD: adaptive power {power:.3f} in {runs:.1f} runs; the fixed design "
-                  f"reaches only {curve[-1]:.3f} at {args.max} seeds ({args.max * (len(VARIANTS) + 1)} runs)")
-            continue
-        n_equal = float(np.interp(power, curve + np.arange(len(curve)) * 1e-9, fixed_ns))
-        fixed_runs = n_equal * (len(VARIANTS) + 1)
-        print(f"  effect {effect} SD: adaptive power {power:.3f} in {runs:.1f} runs; fixed {n_equal:.1f} seeds "
-              f"in {fixed_runs:.1f} runs: {1 - runs / fixed_runs:.0%} fewer runs")
+    print("equal power: the fixed seeds per variant whose power equals the adaptive one (interpolated")
+    print("between seed counts), and the runs of that fixed sweep")
+    for label, table, runs_of in (("fixed n", fixed_power, lambda n: n * (len(VARIANTS) + 1)),
+                                  ("fixed n+r", fixed_r_power, lambda n: n * len(VARIANTS) + ratio * n)):
+        for effect in (0.5, 1.0, 2.0):
+            power, runs = adaptive_power[effect]
+            curve = np.maximum.accumulate([table[(effect, n)] for n in fixed_ns])  # power rises with n
+            if power > curve[-1] + 0.005:
+                print(f"  {label}, effect {effect} SD: adaptive power {power:.3f} in {runs:.1f} runs; the fixed "
+                      f"design reaches only {curve[-1]:.3f} at {args.max} seeds ({runs_of(args.max):.0f} runs)")
+                continue
+            # saturated power (2 SD): match the first seed count within 0.005 of it
+            target = min(power, curve[-1]) - (0.005 if power > 0.99 else 0.0)
+            n_equal = float(np.interp(target, curve + np.arange(len(curve)) * 1e-9, fixed_ns))
+            print(f"  {label}, effect {effect} SD: adaptive power {power:.3f} in {runs:.1f} runs; fixed "
+                  f"{n_equal:.1f} seeds in {runs_of(n_equal):.1f} runs: {1 - runs / runs_of(n_equal):.0%} fewer runs")
     print(f"null (effect 0): any call is a false positive; fixed t-test at alpha {args.alpha}. "
           f"simulated in {time.perf_counter() - started:.1f} s")
 

@@ -19,7 +19,7 @@ FAST = dict(num_layers=4, train_batch_tokens=2048, iterations=20, warmdown_iters
 def test_hopeless_variant_stops_at_min_seeds_while_an_undecided_one_goes_on(tmp_path, golf_data_dir):
     spec = tmp_path / "lr.yaml"
     spec.write_text(json.dumps({
-        "name": "lr", "base": "tiny", "config": FAST, "seeds": {"min": 2, "max": 3, "until": "decided"},
+        "name": "lr", "base": "tiny", "config": FAST, "seeds": {"min": 2, "max": 3, "until": "decided", "baseline_ratio": 1},
         "min_effect": 0.3,
         "variants": {"baseline": {}, "hot": {"matrix_lr": 1.2}, "warmer": {"matrix_lr": 0.08}}}))
     url = f"sqlite:///{tmp_path / 'r.db'}"

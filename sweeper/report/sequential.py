@@ -99,15 +99,20 @@ def boundaries(info: Sequence[float], alpha: float, kind: str = "obf", points: i
 
 @dataclass(frozen=True)
 class Design:
-    """How a comparison is decided: seeds per arm from `min_seeds` to `max_seeds`, two-sided
+    """How a comparison is decided: variant seeds from `min_seeds` to `max_seeds`, two-sided
     `alpha` per comparison spent by `spending`, and `min_effect` (metric units, lower is better):
-    the smallest gain worth having, below which the futility rule gives up. None: no futility stop."""
+    the smallest gain worth having, below which the futility rule gives up. None: no futility stop.
+
+    `baseline_ratio` r: the look at n variant seeds uses ceil(r n) baseline seeds. One baseline
+    serves every comparison, so its seeds are cheap per comparison: with k variants, r = sqrt(k)
+    minimises the variance of all k comparisons for a given number of runs (Dunnett 1955)."""
     min_seeds: int = 2
     max_seeds: int = 10
     alpha: float = 0.05
     min_effect: float | None = None
     spending: str = "obf"
     futility_power: float = 0.10
+    baseline_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_seeds <= self.max_seeds:
@@ -118,28 +123,40 @@ class Design:
             raise ValueError(f"min_effect: expected a positive gain, got {self.min_effect}")
         if self.spending not in SPENDING:
             raise ValueError(f"spending {self.spending!r}: expected one of {', '.join(SPENDING)}")
+        if not self.baseline_ratio >= 1:
+            raise ValueError(f"baseline_ratio: expected >= 1, got {self.baseline_ratio}")
 
     @property
     def looks(self) -> range:
         return range(self.min_seeds, self.max_seeds + 1)
 
+    def baseline_seeds(self, n: int) -> int:
+        """Baseline seeds the look at n variant seeds uses."""
+        return math.ceil(self.baseline_ratio * n - 1e-9)
+
+    def information(self, n: int) -> float:
+        """Information of the look at n variant seeds, in units of 1/sd^2: 1 / (1/n + 1/m)."""
+        return 1 / (1 / n + 1 / self.baseline_seeds(n))
+
     def z_bound(self, n: int) -> float:
-        """The z boundary at the look with n seeds per arm."""
-        return _bounds(self.min_seeds, self.max_seeds, self.alpha, self.spending)[n - self.min_seeds]
+        """The z boundary at the look with n variant seeds."""
+        return _bounds(self.min_seeds, self.max_seeds, self.alpha, self.spending, self.baseline_ratio)[n - self.min_seeds]
 
     def nominal_p(self, n: int) -> float:
-        """Two-sided p-value a look with n seeds per arm must beat."""
-        return _nominal(self.min_seeds, self.max_seeds, self.alpha, self.spending)[n - self.min_seeds]
+        """Two-sided p-value the look with n variant seeds must beat."""
+        return _nominal(self.min_seeds, self.max_seeds, self.alpha, self.spending, self.baseline_ratio)[n - self.min_seeds]
 
 
 @lru_cache(maxsize=64)
-def _bounds(lo: int, hi: int, alpha: float, kind: str) -> tuple[float, ...]:
-    return tuple(boundaries([n / hi for n in range(lo, hi + 1)], alpha, kind))
+def _bounds(lo: int, hi: int, alpha: float, kind: str, ratio: float) -> tuple[float, ...]:
+    design = Design(lo, hi, alpha, None, kind, baseline_ratio=ratio)
+    full = design.information(hi)
+    return tuple(boundaries([design.information(n) / full for n in range(lo, hi + 1)], alpha, kind))
 
 
 @lru_cache(maxsize=64)
-def _nominal(lo: int, hi: int, alpha: float, kind: str) -> tuple[float, ...]:
-    return tuple(float(2 * special.ndtr(-c)) for c in _bounds(lo, hi, alpha, kind))
+def _nominal(lo: int, hi: int, alpha: float, kind: str, ratio: float) -> tuple[float, ...]:
+    return tuple(float(2 * special.ndtr(-c)) for c in _bounds(lo, hi, alpha, kind, ratio))
 
 
 @dataclass(frozen=True)
@@ -170,13 +187,15 @@ class Decision:
 # ---- ONE LOOK, AND THE REPLAY OF ALL LOOKS ----
 
 def look(baseline: Sequence[float], variant: Sequence[float], n: int, design: Design) -> Decision:
-    """The decision at the look with the first n seeds of each arm."""
-    b, v = baseline[:n], variant[:n]
-    mb, mv = math.fsum(b) / n, math.fsum(v) / n  # plain floats: numpy's overhead dwarfs 2-20 values
+    """The decision at the look with the first n variant seeds and the first m = ceil(r n) baseline
+    seeds: Student's two-sample t-test (pooled variance, df n + m - 2)."""
+    m = design.baseline_seeds(n)
+    b, v = baseline[:m], variant[:n]
+    mb, mv = math.fsum(b) / m, math.fsum(v) / n  # plain floats: numpy's overhead dwarfs 2-20 values
     effect = mv - mb
-    df = 2 * n - 2
+    df = n + m - 2
     sd = math.sqrt((math.fsum((x - mb) ** 2 for x in b) + math.fsum((x - mv) ** 2 for x in v)) / df)
-    se = sd * math.sqrt(2 / n)
+    se = sd * math.sqrt(1 / n + 1 / m)
     if se > 0:
         # scipy.special rather than scipy.stats: the same functions without ~100 us of argument
         # checking per call, which the simulator's hundreds of thousands of looks would feel.
@@ -199,7 +218,7 @@ def conditional_power(z: float, n: int, design: Design, sd: float) -> float:
     """P(the final look decides 'better') given Z = z now, if the true gain is min_effect.
 
     B-value form (Lan & Wittes 1988): B(t) = z sqrt(t) grows by N(eta (1 - t), 1 - t) to the end,
-    with eta = min_effect / sd * sqrt(max / 2) the final look's expected z; the current sd is
+    with eta = min_effect / sd * sqrt(I_max) the final look's expected z (I in 1/sd^2 units); the current sd is
     plugged in and z is the t statistic itself (through the t-tail, a t of 40 at 2 seeds would
     count as z = -3.4 and keep a hopeless variant alive). The looks in between
     are ignored, which makes it a lower bound: futility errs towards stopping, never towards a
@@ -208,8 +227,9 @@ def conditional_power(z: float, n: int, design: Design, sd: float) -> float:
         return float("nan")
     if sd == 0:
         return 1.0 if z >= 0 else 0.0
-    t = n / design.max_seeds
-    eta = design.min_effect / sd * math.sqrt(design.max_seeds / 2)
+    full = design.information(design.max_seeds)
+    t = design.information(n) / full
+    eta = design.min_effect / sd * math.sqrt(full)
     c = design.z_bound(design.max_seeds)
     return float(special.ndtr(-(c - z * math.sqrt(t) - eta * (1 - t)) / math.sqrt(1 - t)))
 
@@ -219,7 +239,9 @@ def decide(baseline_values: Sequence[float], variant_values: Sequence[float], de
     have (values in seed order; NaNs dropped), stopping at the first final state."""
     b = [float(x) for x in baseline_values if not math.isnan(x)]
     v = [float(x) for x in variant_values if not math.isnan(x)]
-    available = min(len(b), len(v), design.max_seeds)
+    available = min(len(v), design.max_seeds)
+    while available > 0 and design.baseline_seeds(available) > len(b):
+        available -= 1
     if available < design.min_seeds:
         return Decision(UNDECIDED, available)
     decision = Decision(UNDECIDED, 0)

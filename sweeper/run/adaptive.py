@@ -80,7 +80,7 @@ class AdaptiveSeeds:
             if v == self.baseline:
                 continue
             values = self._values(by[v])
-            key = (v, min(len(base), len(values), self.design.max_seeds))
+            key = (v, len(values), min(len(base), self.design.baseline_seeds(len(values))))
             if key not in self._cache:
                 self._cache[key] = decide(base, values, self.design)
             out[v] = self._cache[key]
@@ -108,7 +108,7 @@ class AdaptiveSeeds:
             else:  # waiting for the baseline to catch up
                 wanted[v] = live
         undecided = [wanted[v] for v in wanted if not states[v].final]
-        wanted[self.baseline] = max([design.min_seeds, *undecided])
+        wanted[self.baseline] = design.baseline_seeds(max([design.min_seeds, *undecided]))
         out = []
         for v in self.variants:
             rs = by[v]

@@ -7,6 +7,8 @@ when every variant has one. `states_table()` is the live view's footer and the r
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -21,9 +23,12 @@ _STATE_STYLE = {"better": "bold green", "worse": "red", "futile": "yellow", "out
 
 
 def design_of(expansion: Expansion) -> Design:
-    """The sequential design of an adaptive expansion (its seed rule and min_effect)."""
+    """The sequential design of an adaptive expansion (its seed rule and min_effect); the baseline
+    ratio defaults to sqrt(number of variants compared with the baseline)."""
     rule = expansion.adaptive
-    return Design(rule.min, rule.max, rule.alpha, expansion.min_effect, rule.spending)
+    compared = max(len({p.variant for p in expansion.plans}) - 1, 1)
+    ratio = rule.baseline_ratio if rule.baseline_ratio is not None else math.sqrt(compared)
+    return Design(rule.min, rule.max, rule.alpha, expansion.min_effect, rule.spending, baseline_ratio=ratio)
 
 
 def decision_metric(expansion: Expansion) -> str:
