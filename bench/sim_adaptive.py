@@ -119,7 +119,8 @@ def main() -> None:
           f"futility below 10% conditional power for min_effect {args.min_effect} SD, "
           f"baseline seeds {ratio:.2f}x the variant's")
     print("fixed n: n seeds of every arm (the usual design); fixed n+r: n per variant, ceil(r n) baseline")
-    fixed_ns = sorted({3, 5, args.max, *range(args.min, args.max + 1)})
+    # Fixed designs up to 3x max seeds: the equal-power match may need more seeds than max.
+    fixed_ns = list(range(2, 3 * args.max + 1))
     header = f"{'design':<14}{'effect (SD)':>12}{'better':>9}{'worse':>8}{'runs/sweep':>12}{'wall':>7}"
     print(header)
     print("-" * len(header))
@@ -165,7 +166,7 @@ def main() -> None:
             curve = np.maximum.accumulate([table[(effect, n)] for n in fixed_ns])  # power rises with n
             if power > curve[-1] + 0.005:
                 print(f"  {label}, effect {effect} SD: adaptive power {power:.3f} in {runs:.1f} runs; the fixed "
-                      f"design reaches only {curve[-1]:.3f} at {args.max} seeds ({runs_of(args.max):.0f} runs)")
+                      f"design reaches only {curve[-1]:.3f} at {fixed_ns[-1]} seeds ({runs_of(fixed_ns[-1]):.0f} runs)")
                 continue
             # saturated power (2 SD): match the first seed count within 0.005 of it
             target = min(power, curve[-1]) - (0.005 if power > 0.99 else 0.0)

@@ -91,7 +91,7 @@ def test_plan_table_and_time_to_threshold(ttest_db):
     assert "censoring" in ttt["method"] and 10 < ttt["sd"] < 20
     table = golf_here("plan", "tt", "--db", ttest_db, "--threshold", "2.92")
     assert table.exit_code == 0, table.output
-    assert "MDE@20" in table.output and "ttt_s(val_loss<=2.92)" in table.output
+    assert "MDE ttt_s(val_loss<=2.92)" in table.output and "censoring" in table.output
 
 
 def test_plan_with_too_few_runs_says_how_many_it_needs(tmp_path):

@@ -48,33 +48,32 @@ def plans_for(results, metric: str | None = None, threshold: float | None = None
 
 
 def plan_table(title: str, plans: list[MetricPlan]) -> Group:
-    """One row per metric: pooled SD with its CI and runs, the baseline's SD, the MDE per seed
-    count and the seeds an effect needs; the method and any shortfall under the table."""
+    """The noise of each metric on one line (SD, its 95% CI, runs and df, the baseline's own SD, how
+    it was estimated), then a table: seeds per arm -> minimal detectable effect per metric, and the
+    seeds an asked-for effect needs."""
     first = plans[0]
-    table = Table(title=Text(f"{title}: seed noise and detectable effects (two-sided t-test, alpha "
-                             f"{first.alpha:g}, power {first.power:g})"), title_justify="left", header_style="bold")
-    table.add_column("metric")
-    table.add_column("sd (95% CI)", justify="right")
-    table.add_column("runs / df", justify="right")
-    table.add_column("baseline sd", justify="right")
-    for n in first.mde:
-        table.add_column(f"MDE@{n}", justify="right")
-    show_needed = any(p.effect is not None for p in plans)
-    if show_needed:
-        table.add_column("seeds needed", justify="right")
-    notes = []
+    lines = [Text(f"{title}: seed noise and detectable effects (two-sided t-test, alpha {first.alpha:g}, "
+                  f"power {first.power:g})", style="bold")]
     for p in plans:
         n = p.noise
-        sd = f"{_num(n.sd)} ({_num(n.sd_ci[0])}-{_num(n.sd_ci[1])})" if math.isfinite(n.sd) else "-"
-        base = f"{_num(n.baseline_sd)} ({n.baseline_runs})" if n.baseline else "-"
-        row = [n.metric, sd, f"{n.sd_runs} / {n.df}", base, *[_num(v) for v in p.mde.values()]]
-        if show_needed:
-            row.append("-" if p.effect is None else f"{p.seeds_needed if p.seeds_needed else '-'} "
-                                                    f"for {_num(p.effect)}")
-        table.add_row(*map(Text, row))
-        notes.append(f"{n.metric}: {n.method}" + (f"; {n.note}" if n.note else ""))
-    notes.append("MDE@n: the smallest difference of means found with n seeds per arm.")
-    return Group(table, *(Text(n, style="dim") for n in notes))
+        if math.isfinite(n.sd):
+            base = f"; baseline {n.baseline!r} alone {_num(n.baseline_sd)} over {n.baseline_runs} runs" if n.baseline else ""
+            lines.append(Text(f"  {n.metric}: sd {_num(n.sd)} (95% CI {_num(n.sd_ci[0])}-{_num(n.sd_ci[1])}; "
+                              f"{n.sd_runs} runs, {n.df} df{base}), {n.method}" + (f"; {n.note}" if n.note else "")))
+        else:
+            lines.append(Text(f"  {n.metric}: {n.note}", style="yellow"))
+    table = Table(header_style="bold", title_justify="left")
+    table.add_column("seeds per arm", justify="right")
+    for p in plans:
+        table.add_column(f"MDE {p.noise.metric}", justify="right")
+    for seeds in first.mde:
+        table.add_row(str(seeds), *(_num(p.mde[seeds]) for p in plans))
+    if any(p.effect is not None for p in plans):
+        table.add_row("needed", *("-" if p.effect is None else
+                                  f"{p.seeds_needed if p.seeds_needed else '-'} for {_num(p.effect)}" for p in plans))
+    note = Text("MDE: the smallest difference of means a sweep with that many seeds per arm finds with the "
+                "power above; needed: seeds per arm for the --effect asked about.", style="dim")
+    return Group(*lines, table, note)
 
 
 def plan_json(plans: list[MetricPlan]) -> str:

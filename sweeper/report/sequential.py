@@ -5,8 +5,10 @@ every look would find a "significant" difference under no effect far more often 
 3x at alpha 0.05 over looks at 2..10 seeds). golf uses a **group-sequential design with Lan-DeMets
 alpha spending** (Lan & DeMets 1983; Jennison & Turnbull, *Group Sequential Methods*, 2000):
 
-- looks at n = min, min+1, ..., max seeds per arm; information fraction t = n / max (known in
-  advance: the boundaries are computed once per design, and a resumed sweep replays the same looks);
+- looks at n = min, min+1, ..., max variant seeds, each with ceil(r n) baseline seeds (r =
+  `baseline_ratio`); information I(n) = 1 / (1/n + 1/ceil(r n)) in 1/sd^2 units, fraction
+  t = I(n) / I(max), known in advance: the boundaries are computed once per design, and a resumed
+  sweep replays the same looks;
 - the two-sided alpha is spent over the looks, alpha/2 on each side, by the O'Brien-Fleming-type
   function a(t) = 2 - 2 Phi(z_{a/2} / sqrt(t)) with a = alpha/2 (gsDesign's sfLDOF; Pocock-type
   a ln(1 + (e - 1) t) on request):
@@ -23,7 +25,7 @@ continuation, but pay for it with wide boundaries at small n. A sweep knows its 
 and with 2-10 seeds per arm (df 2-18) the mixture-SPRT / safe-t boundaries need several times the
 seeds of a spending design for the same power; bench/sim_adaptive.py measures the trade-off.
 
-Each look uses the first n seeds (in seed order) of both arms, so a look is a function of the
+Each look uses the first seeds (in seed order) of both arms, so a look is a function of the
 data alone: `decide` replays the looks n = min, ..., and the sweep, the report and the simulator
 all call it and get the same answer.
 """
