@@ -209,6 +209,8 @@ def sweep_command(
     train: TrainOption = None,
     max_runs: Annotated[Optional[int], typer.Option(min=1, help="Refuse a spec that expands to more runs than this (default 1000).")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Threads per CPU worker (default: the cores other golf workers here leave, divided).")] = None,
+    adaptive: Annotated[bool, typer.Option("--adaptive", help="Add seeds only where a comparison is undecided (seeds 2..--seeds, default 10).")] = False,
+    noise_from: Annotated[Optional[str], typer.Option(help="--dry-run: estimate seed noise from this sweep's runs.")] = None,
 ) -> None:
     """Run an ablation spec: enqueue, train on every local GPU (or CPU slot), rank.
 
@@ -223,10 +225,13 @@ def sweep_command(
     from sweeper.spec.limits import DEFAULT_MAX_RUNS
 
     parsed = load_spec(spec)
-    expansion = expand(parsed, base, seeds, max_runs or DEFAULT_MAX_RUNS)
+    expansion = expand(parsed, base, seeds, max_runs or DEFAULT_MAX_RUNS, adaptive=adaptive)
+    if expansion.adaptive is not None and launcher != "local":
+        fail("adaptive seeds need --launcher local (the Ray launcher plans every run up front)")
     if dry_run:
         from sweeper.spec.dry_run_view import dry_run_table
         console.print(dry_run_table(expansion))
+        _print_noise_estimate(expansion, db, noise_from)
         return
     # Only now: a dry run (or a bad spec) need not load the store, torch or the launchers.
     from sweeper.run import sweep as sweeps
@@ -271,11 +276,16 @@ def sweep_command(
     from sweeper.report.html import LivePage, live_page_path
     page = LivePage(store, plan.name, live_page_path(plan.name))
     console.print(escape(f"live page: {page.path.resolve()}"), highlight=False, soft_wrap=True)
-    watcher = SweepWatcher(store, plan.name, console)
+    policy = plan.seeds_policy
+    watcher = SweepWatcher(store, plan.name, console, footer=policy and policy.states_table)
     with stop_signals_interrupt():  # SIGTERM / SIGHUP: the same path as Ctrl-C
         workers_.start()
         try:
-            watcher.watch(lambda: workers_.alive() > 0, on_snapshot=page.maybe_write)
+            if policy is None:
+                watcher.watch(lambda: workers_.alive() > 0, on_snapshot=page.maybe_write)
+            else:
+                watcher.watch(lambda: workers_.alive() > 0 and not policy.step(console), on_snapshot=page.maybe_write)
+                workers_.stop()  # idle now: every variant is decided
             codes = workers_.wait()
         except KeyboardInterrupt as exc:
             err_console.print("interrupted: stopping workers, running runs go back to the queue...")
@@ -298,7 +308,7 @@ def sweep_command(
         err_console.print(escape(f"worker exit codes {codes}; see {workers_.log_dir}/"), style="yellow")
     if page.error is not None:
         err_console.print(f"[yellow]live page not written: {escape(str(page.error))}[/]")
-    _print_ranking(store, plan.name)
+    _print_ranking(store, plan.name, policy)
 
 
 def _free_cores(store) -> int:
@@ -319,8 +329,30 @@ def _check_lease(lease: float) -> None:
         fail(f"--lease: got {lease} (expected at least 1 second)")
 
 
-def _print_ranking(store, sweep: str) -> None:
-    """The end-of-sweep table: by restricted mean time-to-threshold, or by final loss without a threshold."""
+def _print_noise_estimate(expansion, db: Optional[str], noise_from: Optional[str]) -> None:
+    """After the dry-run table: the seed noise and seeds needed, from `--noise-from SWEEP` or from
+    stored runs of the spec's baseline config; nothing when there are none (or no store yet)."""
+    from sweeper.report import plan_view
+    from sweeper.store import Store, default_db_url
+
+    url = db or default_db_url()
+    if noise_from is None and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return  # a dry run does not create a store
+    store = Store(url)
+    try:
+        found = plan_view.dry_run_estimate(expansion, store, noise_from)
+    finally:
+        store.close()
+    if found is None:
+        console.print("no stored runs of this spec's baseline config: golf plan needs some (or --noise-from SWEEP)")
+        return
+    title, plans = found
+    console.print(plan_view.plan_table(title, plans))
+
+
+def _print_ranking(store, sweep: str, seeds_policy=None) -> None:
+    """The end-of-sweep table: by restricted mean time-to-threshold, or by final loss without a
+    threshold; with adaptive seeds, each variant's state in a `seeds_state` column."""
     from sweeper.report import table_view as report_view
     from sweeper.report.notebook import load
 
@@ -335,6 +367,8 @@ def _print_ranking(store, sweep: str) -> None:
     else:
         summary = res.report()
         title = report_view.ranking_title(sweep, res.threshold, summary)
+    if seeds_policy is not None:
+        summary["seeds_state"] = summary["variant"].map(seeds_policy.states())
     console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))
 
 
@@ -551,6 +585,35 @@ def report_command(
             err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
         out = {"csv": report_view.to_csv, "json": report_view.to_json, "markdown": report_view.to_markdown}[fmt](summary)
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
+
+
+@app.command("plan")
+def plan_command(
+    sweep: Annotated[str, typer.Argument(help="Sweep name (own or imported).")],
+    metric: Annotated[Optional[str], typer.Option(help="Final metric (default: the sweep's threshold metric, else val_loss).")] = None,
+    effect: Annotated[Optional[float], typer.Option(help="Effect worth finding, in the final metric's units: prints the seeds it needs.")] = None,
+    effect_s: Annotated[Optional[float], typer.Option(help="Same for time-to-threshold, in seconds.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Threshold for time-to-threshold (default: the sweep's).")] = None,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.01,
+    power: Annotated[float, typer.Option(help="Power wanted.")] = 0.8,
+    baseline: Annotated[Optional[str], typer.Option(help="Baseline variant (default 'baseline', else the first).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|json")] = "table",
+    db: DbOption = None,
+) -> None:
+    """Seed-to-seed noise of a sweep and the seeds an effect needs (golf's power analysis)."""
+    from sweeper.report import plan_view
+    from sweeper.report.notebook import load
+
+    if fmt not in ("table", "json"):
+        fail(f"--format must be table or json, got {fmt!r}")
+    if not (0 < alpha < 1 and 0 < power < 1):
+        fail(f"--alpha and --power must lie strictly between 0 and 1, got {alpha} and {power}")
+    res = load(sweep, db)
+    plans = plan_view.plans_for(res, metric, threshold, baseline, alpha, power, effect, effect_s)
+    if fmt == "json":
+        sys.stdout.write(plan_view.plan_json(plans) + "\n")
+    else:
+        console.print(plan_view.plan_table(sweep, plans))
 
 
 

@@ -181,3 +181,21 @@ def test_golf_train_set_typo_is_an_error_naming_the_field(tmp_path):
                          env={**os.environ, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "compile: got 'ture' (expected a valid boolean)" in out.stderr, out.stderr
+
+
+def test_adaptive_seeds_rule_and_min_effect():
+    s = parse_spec("name: t\nbase: tiny\nseeds: {min: 2, max: 4, until: decided}\nmin_effect: 0.005\n"
+                   "variants:\n  baseline: {}\n  a: {matrix_lr: 0.1}\n", "x.yaml")
+    e = expand(s)
+    assert (e.adaptive.min, e.adaptive.max, e.min_effect) == (2, 4, 0.005)
+    assert [p.seed for p in e.plans] == [0, 1, 2, 3] * 2  # every seed the sweep may pick
+    assert expand(s, seeds=6).adaptive.max == 6
+    plain = parse_spec("name: t\nbase: tiny\nseeds: 3\nvariants:\n  a: {}\n", "x.yaml")
+    assert expand(plain).adaptive is None and expand(plain, adaptive=True).adaptive.max == 10
+    for text, message in (("seeds: {min: 3, max: 2}", "x.yaml:3: seeds: got {'min': 3, 'max': 2} (expected max >= min"),
+                          ("seeds: {min: 2, max: 5, until: never}", "x.yaml:3: seeds.until: got 'never' (expected 'decided')"),
+                          ("seeds: {min: 1, max: 5}", "x.yaml:3: seeds.min: got 1 (expected greater than or equal to 2)"),
+                          ("min_effect: -1", "x.yaml:3: min_effect: got -1 (expected greater than 0)")):
+        with pytest.raises(SpecError) as info:
+            parse_spec(f"name: t\nbase: tiny\n{text}\nvariants:\n  a: {{}}\n", "x.yaml")
+        assert str(info.value).startswith(message)

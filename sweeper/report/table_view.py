@@ -15,7 +15,7 @@ TABLE_COLUMNS = ["variant", "runs", "reached", "ttt_rmst_s", "ttt_rmst_ci_low_s"
                  "ttt_km_median_s", "ttt_mean_s", "mean_curve_ttt_s", "step_mean_curve_ttt_s", "steps_rmst",
                  "steps_to_threshold_mean", "final_mean", "final_val_bpb_mean", "quant_val_bpb_mean",
                  "artifact_headroom_bytes", "p_value", "p_value_adj", "final_p_value", "final_p_value_adj",
-                 "rule_p_value", "rule_p_value_adj", "verdict"]
+                 "rule_p_value", "rule_p_value_adj", "verdict", "seeds_state"]
 # shown only when some variant has a value: logs without quantization or export leave them empty
 KNOWN_ONLY = {"quant_val_bpb_mean", "artifact_headroom_bytes", "final_val_bpb_mean"}
 # Headers that say what a column is where its name alone would mislead.
@@ -120,7 +120,7 @@ def to_markdown(summary: pd.DataFrame) -> str:
 
 # What a narrow terminal keeps first; the rest are added while they fit (csv/json always hold all).
 TABLE_PRIORITY = ["variant", "runs", "reached", "ttt_rmst_s", "final_mean", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s",
-                  "p_value_adj", "verdict", "ttt_km_median_s", "final_p_value_adj", "p_value", "final_p_value",
+                  "p_value_adj", "verdict", "seeds_state", "ttt_km_median_s", "final_p_value_adj", "p_value", "final_p_value",
                   "ttt_mean_s", "quant_val_bpb_mean", "artifact_headroom_bytes", "final_val_bpb_mean",
                   "mean_curve_ttt_s", "steps_rmst", "steps_to_threshold_mean", "step_mean_curve_ttt_s",
                   "rule_p_value_adj", "rule_p_value"]

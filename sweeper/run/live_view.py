@@ -8,7 +8,7 @@ workers are this machine's processes or someone else's.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -25,8 +25,10 @@ class SweepWatcher:
     step / latest val_loss / ETA, and the last few that ended. On a non-terminal (CI logs,
     `| tee`) it prints one line per run that ends instead of redrawing."""
 
-    def __init__(self, store: Store, sweep: str, console: Console, refresh_s: float = 1.0, recent: int = 6):
+    def __init__(self, store: Store, sweep: str, console: Console, refresh_s: float = 1.0, recent: int = 6,
+                 footer: Optional[Callable[[], object]] = None):
         self.store, self.sweep, self.console = store, sweep, console
+        self.footer = footer  # drawn under the runs (adaptive seeds: each variant's state)
         self.refresh_s, self.recent = refresh_s, recent
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console)
@@ -43,6 +45,8 @@ class SweepWatcher:
         parts = [self.progress]
         if running or ended:
             parts.append(runs_table(running + ended, show_error=any(r.error for r in ended), width=self.console.width))
+        if self.footer is not None:
+            parts.append(self.footer())
         return Group(*parts)
 
     def _log_changes(self, runs: list[LiveRun]) -> None:

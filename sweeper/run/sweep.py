@@ -69,6 +69,9 @@ class SweepPlan:
     expansion: Expansion
     plans: list[RunPlan]
     stored: dict[str, str] = field(default_factory=dict)
+    # adaptive seeds (sweeper.run.adaptive_sweep.AdaptiveSweep): `plans` holds the stored runs and
+    # those the policy starts with; it adds seeds while the sweep runs
+    seeds_policy: Optional[object] = None
 
     @property
     def pending(self) -> list[RunPlan]:
@@ -93,7 +96,13 @@ def plan_sweep(store: Store, spec: Spec, expansion: Expansion, spec_text: str, b
     plans = sorted(expansion.plans, key=lambda p: p.seed)
     stored_runs = store.list_runs(sweep)
     check_same_spec(sweep, store.get_sweep(sweep), stored_runs, plans, expansion.threshold)
-    return SweepPlan(sweep, spec_text, expansion, plans, {r.key: r.status for r in stored_runs})
+    stored = {r.key: r.status for r in stored_runs}
+    policy = None
+    if expansion.adaptive is not None:
+        from sweeper.run.adaptive_sweep import AdaptiveSweep
+        policy = AdaptiveSweep(store, sweep, expansion)
+        plans = [p for p in plans if p.key in stored] + policy.next_plans()
+    return SweepPlan(sweep, spec_text, expansion, plans, stored, policy)
 
 
 def enqueue(store: Store, plan: SweepPlan) -> int:
@@ -122,7 +131,9 @@ def open_launcher(kind: str, store: Store, plan: SweepPlan, workers: Optional[in
                                          lease_s=lease_s, train=train)
     elif kind == "local":
         launcher = LocalLauncher(db_url, plan_slots(workers, plan.gpus_per_run, cores=cores, threads=threads),
-                                 plan.name, lease_s=lease_s, log_dir=confined(LOG_ROOT, plan.name), train=train)
+                                 plan.name, lease_s=lease_s, log_dir=confined(LOG_ROOT, plan.name), train=train,
+                                 # adaptive: workers wait for the seeds the policy adds; the sweep stops them
+                                 exit_when_idle=plan.seeds_policy is None)
     else:
         raise ValueError(f"launcher must be local or ray, got {kind!r}")
     launcher.connect()

@@ -18,11 +18,11 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, get_type_hints
+from typing import Annotated, Any, Literal, Optional, Union, get_type_hints
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
-                      StrictInt, TypeAdapter, ValidationError, create_model, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PrivateAttr,
+                      StrictInt, Tag, TypeAdapter, ValidationError, create_model, model_validator)
 from pydantic_core import PydanticCustomError
 
 from model.config import PRESETS, TrainConfig
@@ -143,7 +143,8 @@ def _count_to_seeds(value: Any) -> Any:
             return list(range(value))
     elif isinstance(value, list):
         return value
-    raise PydanticCustomError("seeds", "expected a positive count n (meaning seeds 0..n-1) or a list of integers")
+    raise PydanticCustomError("seeds", "expected a positive count n (meaning seeds 0..n-1), a list of integers, "
+                                       "or {min: 2, max: 10, until: decided}")
 
 
 def _folder_name(name: str) -> str:
@@ -165,6 +166,38 @@ def _distinct(seeds: list[int]) -> list[int]:
     if len(set(seeds)) != len(seeds):
         raise PydanticCustomError("seeds", "expected distinct seeds")
     return seeds
+
+
+class SeedRule(_Strict):
+    """`seeds: {min: 2, max: 10, until: decided}`: adaptive seeds. Every variant runs `min` seeds,
+    then one more at a time while its comparison with the baseline is undecided, up to `max`
+    (seeds 0..max-1); `alpha` is the two-sided level per comparison, spent over the looks by
+    `spending`; the baseline runs `baseline_ratio` seeds per variant seed (see
+    sweeper.report.sequential)."""
+
+    min: Annotated[StrictInt, Field(ge=2)] = 2
+    max: Annotated[StrictInt, Field(ge=2, le=limits.MAX_SEEDS)]
+    until: Literal["decided"] = "decided"
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    spending: Literal["obf", "pocock"] = "obf"
+    # baseline seeds per variant seed; None: sqrt(number of variants), Dunnett's allocation
+    baseline_ratio: Optional[Annotated[float, Field(ge=1)]] = None
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> "SeedRule":
+        if self.max < self.min:
+            raise PydanticCustomError("seeds", "expected max >= min, got min {lo} and max {hi}",
+                                      {"lo": self.min, "hi": self.max})
+        return self
+
+
+def _seeds_form(value: Any) -> str:
+    return "rule" if isinstance(value, dict) else "list"
+
+
+SeedList = Annotated[list[Annotated[StrictInt, Field(ge=0, le=limits.MAX_SEED)]],
+                     Field(min_length=1, max_length=limits.MAX_SEEDS), AfterValidator(_distinct),
+                     BeforeValidator(_count_to_seeds)]
 
 
 class _ThresholdFields(_Strict):
@@ -192,11 +225,13 @@ class Spec(_Strict):
     description: str = ""
     base: Literal[tuple(PRESETS)] = "golf"  # type: ignore[valid-type]
     config: Annotated[Operations, BeforeValidator(_no_ops_is_empty)] = Operations()  # type: ignore[valid-type]
-    seeds: Annotated[list[Annotated[StrictInt, Field(ge=0, le=limits.MAX_SEED)]], Field(min_length=1,
-                     max_length=limits.MAX_SEEDS), AfterValidator(_distinct),
-                     BeforeValidator(_count_to_seeds)] = [0]
+    seeds: Annotated[Union[Annotated[SeedList, Tag("list")], Annotated[SeedRule, Tag("rule")]],
+                     Discriminator(_seeds_form)] = [0]
     threshold: Optional[Threshold] = None  # type: ignore[valid-type]
     baseline: Optional[Annotated[str, BeforeValidator(_name_as_text)]] = None  # default: the first variant
+    # The smallest gain worth having (final metric units, e.g. 0.005 nats): adaptive seeds give up
+    # on a variant that could not show it even at `max` seeds.
+    min_effect: Optional[Annotated[float, Field(gt=0)]] = None
     variants: Annotated[dict[Annotated[str, BeforeValidator(_name_as_text), AfterValidator(_printable)],
                              Annotated[Operations, BeforeValidator(_no_ops_is_empty)]],  # type: ignore[valid-type]
                         Field(min_length=1)]
@@ -224,7 +259,7 @@ def _line(lines: Lines, key: tuple[str, ...]) -> int:
 
 # ---- pydantic errors -> golf's one message ----
 
-_SECTION_KEYS = {(): Spec.model_fields, ("threshold",): Threshold.model_fields}
+_SECTION_KEYS = {(): Spec.model_fields, ("threshold",): Threshold.model_fields, ("seeds",): SeedRule.model_fields}
 
 
 def _unknown_key(loc: tuple[str, ...]) -> str:
@@ -242,6 +277,8 @@ def _unknown_key(loc: tuple[str, ...]) -> str:
 def _describe(error: dict) -> tuple[tuple[str, ...], str]:
     """(key path, message) for one pydantic error."""
     loc = tuple(str(p) for p in error["loc"] if p != "[key]")
+    if loc[:1] == ("seeds",) and loc[1:2] in (("list",), ("rule",)):  # the form's tag is no key of the file
+        loc = loc[:1] + loc[2:]
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         return loc, _unknown_key(loc)
@@ -347,6 +384,8 @@ class Expansion:
     base: TrainConfig
     base_name: str
     baseline: str | None = None
+    adaptive: SeedRule | None = None  # adaptive seeds: plans hold seeds 0..max-1, the sweep picks
+    min_effect: float | None = None
 
 
 def _apply(cfg: TrainConfig, ops: list[tuple[str, Any, int]], path: str, variant: str | None) -> TrainConfig:
@@ -364,11 +403,13 @@ def _apply(cfg: TrainConfig, ops: list[tuple[str, Any, int]], path: str, variant
 
 
 def expand(spec: Spec, base: str | None = None, seeds: int | None = None,
-           max_runs: int = limits.DEFAULT_MAX_RUNS) -> Expansion:
+           max_runs: int = limits.DEFAULT_MAX_RUNS, adaptive: bool = False) -> Expansion:
     """Resolve every variant x grid point x seed into RunPlans (file order; duplicates once).
 
     `base` overrides the spec's preset and `seeds` its seeds (0..seeds-1), as --base / --seeds do.
     A spec that would expand to more than `max_runs` runs is refused before any run is built.
+    Adaptive seeds (a `seeds: {min, max, until}` spec, or `adaptive` as --adaptive asks for one
+    with min 2 and max 10) plan seeds 0..max-1, with `seeds` as max.
     """
     base_name = base or spec.base
     try:
@@ -377,12 +418,18 @@ def expand(spec: Spec, base: str | None = None, seeds: int | None = None,
         raise SpecError(f"--base: {exc}") from None
     if seeds is not None and seeds < 1:
         raise SpecError(f"--seeds: got {seeds} (expected a positive count)")
+    rule = spec.seeds if isinstance(spec.seeds, SeedRule) else (SeedRule(max=10) if adaptive else None)
+    if rule is not None and seeds is not None:
+        if seeds < rule.min:
+            raise SpecError(f"--seeds: got {seeds}, below the adaptive minimum of {rule.min} seeds")
+        rule = rule.model_copy(update={"max": seeds})
+    seed_count = rule.max if rule else (seeds if seeds is not None else len(spec.seeds))
     grid = spec.grid.items()
     limits.check_run_count(spec.path, len(spec.variants), math.prod(len(values) for _, values in grid),
-                           seeds if seeds is not None else len(spec.seeds), max_runs)
+                           seed_count, max_runs)
+    seed_list = list(range(rule.max)) if rule else (list(range(seeds)) if seeds is not None else spec.seeds)
     config_ops = [(k, v, spec.line("config", k)) for k, v in spec.config.items()]
     start = _apply(start, config_ops, spec.path, None)
-    seed_list = list(range(seeds)) if seeds is not None else spec.seeds
     points = list(itertools.product(*[values for _, values in grid])) or [()]
     plans: list[RunPlan] = []
     duplicates: list[tuple[str, str]] = []
@@ -402,7 +449,8 @@ def expand(spec: Spec, base: str | None = None, seeds: int | None = None,
             seen[probe] = label
             plans.extend(RunPlan(spec.name, label, s, cfg.replace(seed=s)) for s in seed_list)
     threshold = spec.threshold.for_preset(base_name) if spec.threshold is not None else None
-    return Expansion(plans, duplicates, threshold, start, base_name, _baseline_label(spec, plans, duplicates))
+    return Expansion(plans, duplicates, threshold, start, base_name, _baseline_label(spec, plans, duplicates),
+                     adaptive=rule, min_effect=spec.min_effect)
 
 
 def _baseline_label(spec: Spec, plans: list[RunPlan], duplicates: list[tuple[str, str]]) -> str | None:
