@@ -251,14 +251,16 @@ class TrainConfig:
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
-    def run_key(self) -> str:
+    def run_key(self, core_version: int = TRAIN_CORE_VERSION) -> str:
         """Stable identity of a run: hash of the fields that differ from their defaults (seed
-        included) and TRAIN_CORE_VERSION. Same config in any process -> same key, and a new field
-        whose default keeps the old behaviour changes no key, so finished runs are not retrained.
-        (Stores from before this rule get their keys rewritten by migration 0003.)"""
+        included) and the training core's version. Same config in any process -> same key, and a
+        new field whose default keeps the old behaviour changes no key, so finished runs are not
+        retrained. `core_version`: the key this config had under an older core (runs trained by
+        it are not reused by today's core). (Stores from before this rule get their keys
+        rewritten by migration 0003.)"""
         defaults = type(self)().to_dict()
         changed = {k: v for k, v in self.to_dict().items() if v != defaults[k]}
-        payload = json.dumps({"core": TRAIN_CORE_VERSION, "config": changed},
+        payload = json.dumps({"core": core_version, "config": changed},
                              sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -79,7 +79,8 @@ def prepare(out: Path, texts: list[Path] | None = None, vocab: int = 1024) -> di
 
 
 # What a golf data folder holds; a folder with anything else is not ours to replace.
-_OURS = ("tokenizer.model", "tokenizer.vocab", "golf_train_*.bin", "golf_val_*.bin", "corpus.txt", "ppm_c_*.npy*")
+_OURS = ("tokenizer.model", "tokenizer.vocab", "golf_train_*.bin", "golf_val_*.bin", "corpus.txt", "ppm_c_*.npy*",
+         "corpus_version")
 
 
 def _check_replaceable(out: Path) -> None:
@@ -136,15 +137,25 @@ def _build(out: Path, text: str, vocab: int) -> dict:
     return {"train_tokens": int(train.size), "val_tokens": int(n_val)}
 
 
+# The embedded corpus's version, recorded in the prepared folder: a folder cached by a golf whose
+# corpus differed is rebuilt, never trained on silently. Bump it (and TRAIN_CORE_VERSION) when the
+# corpus changes. 2: the corpus interpreter no longer imports torch (model.prepare stopped
+# importing model.data), which changes the stdlib members it sees.
+CORPUS_VERSION = 2
+_VERSION_FILE = "corpus_version"  # in _OURS above: a folder holding it is golf's to replace
+
+
 def default_data_dir() -> Path:
     """Prepare golf's embedded corpus once (under a file lock; `prepare` renames it into place
-    atomically) and return its folder."""
+    atomically) and return its folder; a folder prepared for another CORPUS_VERSION is rebuilt."""
     import fcntl
     base = Path(os.environ.get("GOLF_DATA_DIR") or Path.home() / ".cache" / "golf" / "data")
     base.mkdir(parents=True, exist_ok=True)
     final = base / "default"
+    marker = final / _VERSION_FILE
     with open(base / ".prepare.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # other workers wait here, then find it ready
-        if not final.is_dir():
-            prepare(final)
+        if not (marker.is_file() and marker.read_text().strip() == str(CORPUS_VERSION)):
+            prepare(final)  # replaces an older golf's folder in one rename
+            marker.write_text(f"{CORPUS_VERSION}\n")  # last: a crash before it only means a rebuild
     return final

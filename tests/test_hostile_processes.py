@@ -134,11 +134,11 @@ class _SmallDisk:
 
     def fill(self, pids: list[int]) -> None:
         if self.kind == "tmpfs":
-            with open(self.dir / "filler", "wb") as f:
+            # Unbuffered: a buffered file would raise ENOSPC again when `with` closes (flushes) it.
+            with open(self.dir / "filler", "wb", buffering=0) as f:
                 try:
                     while True:
                         f.write(b"\0" * 65536)
-                        f.flush()
                 except OSError as exc:
                     assert exc.errno == errno.ENOSPC
         else:

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, insert, text
 
-from model.config import TrainConfig
+from model.config import TRAIN_CORE_VERSION, TrainConfig
 from sweeper.errors import StoreError
 from sweeper.spec import expand, parse_spec
 from sweeper.store import SCHEMA_VERSION, Store
@@ -33,14 +33,17 @@ def _check_upgraded(store: Store) -> None:
         assert MigrationContext.configure(conn).get_current_revision() == migrate._revisions()[0]
         assert conn.execute(text("SELECT value FROM golf_meta")).scalar() == str(SCHEMA_VERSION)
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-    # Keys follow today's rule: the same spec re-run adds nothing and retrains nothing.
+    # Keys follow today's rule (non-default fields) under the core version that trained them (1):
+    # the same spec at that core adds nothing and retrains nothing ...
     sweep = store.get_sweep("fx")
     runs = store.list_runs("fx")
-    assert len(runs) == 4 and all(r.key == TrainConfig.from_dict(r.config).run_key() for r in runs)
+    assert len(runs) == 4 and all(r.key == TrainConfig.from_dict(r.config).run_key(core_version=1) for r in runs)
     plans = expand(parse_spec(sweep.spec_text, "fx.yaml"), "tiny").plans
-    assert store.enqueue_many("fx", [dict(variant=p.variant, seed=p.seed, key=p.key, config=p.config.to_dict())
-                                     for p in plans]) == 0
+    assert store.enqueue_many("fx", [dict(variant=p.variant, seed=p.seed, key=p.config.run_key(core_version=1),
+                                          config=p.config.to_dict()) for p in plans]) == 0
     assert [r.status for r in store.list_runs("fx")].count("finished") == 1
+    # ... while today's core (TRAIN_CORE_VERSION 2 changed the numerics) trains them anew.
+    assert TRAIN_CORE_VERSION > 1 and {p.key for p in plans}.isdisjoint(r.key for r in runs)
     # What was stored is still there, the view works and the queue goes on.
     curves = store.curves_frame("fx")
     assert len(curves) == 6 and curves["current"].sum() == 4
@@ -70,8 +73,7 @@ def test_old_store_copied_into_postgresql_upgrades_in_place(tmp_path, postgres_u
     with engine.begin() as conn:
         config = migrate._config(conn)
         command.upgrade(config, "0002")
-        conn.execute(text("DROP TABLE alembic_version"))  # as before Alembic
-        conn.execute(text(migrate._RUN_SUMMARY_VIEW))
+        conn.execute(text("DROP TABLE alembic_version"))  # as before Alembic (its view: created on open)
         with sqlite3.connect(url.removeprefix("sqlite:///")) as old:
             old.row_factory = sqlite3.Row
             for table in ("sweeps", "runs", "evals", "attempts"):

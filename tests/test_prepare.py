@@ -32,3 +32,19 @@ def test_concurrent_resolve_prepares_once(tmp_path):
     outs = [p.communicate()[0].decode().strip() for p in procs]
     assert all(p.returncode == 0 for p in procs) and outs[0] == outs[1]
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_a_default_corpus_cached_by_another_golf_version_is_rebuilt(tmp_path, monkeypatch):
+    """A folder from a golf whose corpus differed (no or another corpus_version) is never trained
+    on: default_data_dir rebuilds it, once."""
+    from model import prepare as prep
+
+    monkeypatch.setenv("GOLF_DATA_DIR", str(tmp_path))
+    stale = tmp_path / "default"
+    stale.mkdir()
+    (stale / "golf_val_000000.bin").write_bytes(b"stale")
+    folder = prep.default_data_dir()
+    assert folder == stale and (folder / "corpus_version").read_text().strip() == str(prep.CORPUS_VERSION)
+    assert (folder / "golf_val_000000.bin").read_bytes() != b"stale"
+    built = (folder / "golf_train_000000.bin").stat().st_mtime_ns
+    assert prep.default_data_dir() == folder and (folder / "golf_train_000000.bin").stat().st_mtime_ns == built

@@ -51,8 +51,9 @@ def golden_config() -> TrainConfig:
     return short(iterations=8, val_loss_every=0, seed=1234)
 
 
-def test_golden_loss_trace(tmp_path):
-    """Fixed-seed CPU losses of `tiny` for 8 steps. Regenerate after an intended change with
+def test_golden_loss_trace(tmp_path, golf_data_dir):
+    """Fixed-seed CPU losses of `tiny` for 8 steps, on the session's freshly prepared corpus (never
+    a cached one from another golf version). Regenerate after an intended change with
     GOLF_REGEN_GOLDEN=1 python -m pytest -q tests/test_train.py -k golden (and say why)."""
     events = []
     train(golden_config(), events.append, out_dir=tmp_path)
