@@ -27,21 +27,13 @@ def expand_paths(paths: Iterable[str]) -> list[Source]:
     file's own error and the other files still import."""
     found: list[Source] = []
     for spec in paths:
-        p = Path(spec)
-        if p.is_dir():
-            found.extend(Source(f, True) for f in _walk(p))
-        elif p.is_file():
-            found.append(Source(p, False))
-        else:
-            matches = sorted(glob.glob(spec, recursive=True))
-            if not matches:
-                found.append(Source(p, False))
-            for m in matches:
-                mp = Path(m)
-                if mp.is_dir():
-                    found.extend(Source(f, True) for f in _walk(mp))
-                elif mp.is_file():
-                    found.append(Source(mp, False))
+        # an existing path as given, else its glob matches, else the missing path itself
+        candidates = [spec] if Path(spec).exists() else (sorted(glob.glob(spec, recursive=True)) or [spec])
+        for candidate in map(Path, candidates):
+            if candidate.is_dir():
+                found.extend(Source(f, True) for f in _walk(candidate))
+            elif candidate.is_file() or not candidate.exists():
+                found.append(Source(candidate, False))
     return found
 
 
