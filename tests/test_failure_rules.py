@@ -10,7 +10,7 @@ from sweeper.names import check_name, confined
 from sweeper.run.local_launcher import plan_slots
 from sweeper.run.threads import cores_held, free_cores
 from sweeper.run.watchdog import ProgressWatchdog
-from sweeper.run.worker import _AttemptWriter
+from sweeper.run.attempt_writer import AttemptWriter
 from sweeper.store import Store
 from sweeper.store.urls import redact
 
@@ -66,7 +66,7 @@ def test_attempt_writer_reports_a_run_that_stops_emitting_events(tmp_path):
     store.enqueue_many("s", [dict(variant="v", seed=0, key="k", config=TrainConfig.preset("tiny").to_dict())])
     run = store.claim("w", lease_s=30)
     stalled = threading.Event()
-    writer = _AttemptWriter(store, run, lease_s=30, flush_s=0.05,
+    writer = AttemptWriter(store, run, lease_s=30, flush_s=0.05,
                             watchdog=ProgressWatchdog(start_s=0.3, factor=10, floor_s=0.3),
                             on_stall=stalled.set, stall_grace_s=5)
     writer.start()

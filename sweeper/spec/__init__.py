@@ -6,8 +6,8 @@
 sweeper.errors; nothing here touches the store or the file system beyond reading the spec.
 """
 
-from sweeper.spec.loader import (THRESHOLD_METRICS, Expansion, Spec, expand, load_spec, parse_spec,
-                                 resolve_overrides)
+from sweeper.spec.expand import Expansion, expand, resolve_overrides
+from sweeper.spec.loader import THRESHOLD_METRICS, Spec, load_spec, parse_spec
 from sweeper.spec.run_plan import RunPlan
 
 __all__ = ["THRESHOLD_METRICS", "Expansion", "RunPlan", "Spec", "expand", "load_spec", "parse_spec",
