@@ -227,6 +227,33 @@ def test_live_page_rewrites_after_a_run_ends_at_most_every_30_s(tmp_path):
     assert 'data-state="finished"' in final and 'http-equiv="refresh"' not in final
 
 
+def test_live_page_waits_for_the_baseline_and_recovers_when_it_finishes(tmp_path):
+    """A sweep whose first finished run is not the baseline's (found in a real tiny sweep: the
+    ranking raised, and the page then stayed at its first snapshot for the whole sweep)."""
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.ensure_sweep("w", threshold_metric="val_loss", threshold_value=3.0, baseline="baseline")
+    curve = [{"step": s, "train_time_s": s, "val_loss": 4 - s / 10} for s in range(12)]
+    store.upsert_imported_run("w", "other", "h1", "other", 0, curve, {"val_loss": 2.9}, "test")
+    store.upsert_imported_run("w", "base", "h2", "baseline", 0, curve, {"val_loss": 2.95}, "test")
+    runs = store.live_runs("w")
+    waiting = [r if r.variant == "other" else replace(r, status="queued") for r in runs]
+    # the store says finished; what the page reads is the runs frame, so mark the baseline queued there too
+    from sqlalchemy import text
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET status = 'queued' WHERE variant = 'baseline'"))
+    now = [0.0]
+    page = LivePage(store, "w", tmp_path / "w.html", clock=lambda: now[0])
+    assert page.maybe_write(waiting) and page.error is None
+    assert "the ranking appears when the baseline (baseline) has a finished run" in (tmp_path / "w.html").read_text()
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET status = 'finished' WHERE variant = 'baseline'"))
+    now[0] = 31.0
+    assert page.maybe_write(runs) and page.error is None
+    page.write_final()
+    final = (tmp_path / "w.html").read_text()
+    assert 'data-state="finished"' in final and "the ranking appears" not in final
+
+
 def test_page_for_20_variants_x_5_seeds_x_200_evals_stays_under_5_mb(tmp_path):
     import numpy as np
     store = Store(f"sqlite:///{tmp_path / 'r.db'}")

@@ -34,24 +34,25 @@ class LivePage:
         """Write when a run ended since the last write and MIN_INTERVAL_S has passed (the first
         call always writes, so the page exists from the start). Returns whether it wrote."""
         ended, now = sum(r.status in ENDED for r in runs), self.clock()
-        if self.error is not None or (self._written_at is not None and (
-                ended <= self._ended_written or now - self._written_at < self.min_interval_s)):
+        if self._written_at is not None and (ended <= self._ended_written
+                                             or now - self._written_at < self.min_interval_s):
             return False
-        if self._write(PageOptions(live=True)):
-            self._written_at, self._ended_written = now, ended
-        return self.error is None
+        # a failed write counts as a write for the interval: it is tried again after the next run ends
+        self._written_at, self._ended_written = now, ended
+        return self._write(PageOptions(live=True))
 
     def _write(self, options: PageOptions) -> bool:
         # A page that cannot be written (disk full, a bug in a chart) must not stop the sweep's
-        # workers: the error is kept for the caller to report, and the page is not tried again.
+        # workers: the last error is kept for the caller to report, and a later write may still
+        # succeed (a full disk frees up); a write that succeeds clears it.
         try:
             write_page(self.path, self.store, self.sweep, options)
         except Exception as exc:  # noqa: BLE001 - see above
             self.error = exc
             return False
+        self.error = None
         return True
 
     def write_final(self, stopped: bool = False) -> None:
         """The page as the sweep leaves it: finished (or stopped by Ctrl-C), no longer reloading."""
-        if self.error is None:
-            self._write(PageOptions(live=False, stopped=stopped))
+        self._write(PageOptions(live=False, stopped=stopped))

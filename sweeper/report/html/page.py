@@ -58,8 +58,13 @@ def styles(variants: list[str], baseline: str | None) -> dict[str, dict]:
 
 def default_summary(res: Results) -> tuple[pd.DataFrame, str]:
     """The ranking `golf sweep` prints at its end: by time-to-threshold, or by final loss without one."""
-    if res.runs["val_loss"].notna().sum() == 0 or not (res.runs["status"] == "finished").any():
+    finished = res.runs[res.runs["status"] == "finished"]
+    if res.runs["val_loss"].notna().sum() == 0 or finished.empty:
         return pd.DataFrame(), f"{res.sweep}: no finished run yet"
+    if res.baseline is not None and res.baseline in set(res.runs["variant"]) \
+            and res.baseline not in set(finished["variant"]):
+        # a live page while the sweep runs: every comparison is against the baseline, so wait for it
+        return pd.DataFrame(), f"{res.sweep}: the ranking appears when the baseline ({res.baseline}) has a finished run"
     if res.threshold is None:
         return res.report(threshold=float("inf"), by="final"), f"{res.sweep}: final {res.metric} (no threshold)"
     summary = res.report()
