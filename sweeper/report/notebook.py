@@ -116,10 +116,6 @@ def _enrich(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold | Non
     key = runs["import_key"] if "import_key" in runs else pd.Series(None, index=runs.index, dtype=object)
     runs["source_file"] = runs["source_path"] if "source_path" in runs else None
     runs["source_section"] = [k.partition("#")[2] or None if isinstance(k, str) else None for k in key]
-    # a final column of imported runs (the log's total submission size); older imports kept it in config
-    from_config = pd.Series([c.get("submission_bytes") for c in configs], index=runs.index, dtype=object)
-    stored = runs["submission_bytes"] if "submission_bytes" in runs else pd.Series(None, index=runs.index, dtype=object)
-    runs["submission_bytes"] = pd.to_numeric(stored.where(stored.notna(), from_config), errors="coerce")
     for name, values in _config_differences(runs, configs, baseline).items():
         runs[f"config_{name}" if name in runs else name] = values
     return runs

@@ -15,8 +15,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sweeper.run.status_view import ENDED, runs_table
-from sweeper.store import LiveRun, Store
+from sweeper.run.status_view import runs_table
+from sweeper.store import ENDED, LiveRun, Store
 
 
 

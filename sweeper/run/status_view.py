@@ -10,7 +10,6 @@ from rich.table import Table
 from sweeper.run.estimate import format_duration
 from sweeper.store import LiveRun
 
-ENDED = ("finished", "failed", "cancelled")
 _STATUS_STYLE = {"queued": "dim", "running": "bold cyan", "finished": "green", "failed": "bold red",
                  "cancelled": "yellow"}
 

@@ -12,9 +12,9 @@ sweeper.errors only.
 """
 
 from sweeper.store.engine import default_db_url
-from sweeper.store.records import LiveRun, RunRecord, SweepRecord
+from sweeper.store.records import ENDED, LiveRun, RunRecord, SweepRecord
 from sweeper.store.schema import EVAL_COLUMNS, FINAL_COLUMNS, SCHEMA_VERSION, evals_t, runs_t
 from sweeper.store.store import Store
 
-__all__ = ["EVAL_COLUMNS", "FINAL_COLUMNS", "SCHEMA_VERSION", "LiveRun", "RunRecord", "Store",
+__all__ = ["ENDED", "EVAL_COLUMNS", "FINAL_COLUMNS", "SCHEMA_VERSION", "LiveRun", "RunRecord", "Store",
            "SweepRecord", "default_db_url", "evals_t", "runs_t"]

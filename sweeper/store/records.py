@@ -9,6 +9,9 @@ from typing import Optional
 from sweeper.errors import StoreError
 from sweeper.store.schema import EVAL_COLUMNS, FINAL_COLUMNS
 
+# A run in one of these statuses will not change again unless someone retries it.
+ENDED = ("finished", "failed", "cancelled")
+
 
 @dataclass(frozen=True)
 class SweepRecord:

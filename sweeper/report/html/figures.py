@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from sweeper.report.analysis import RunBlocks, time_to_threshold
+from sweeper.report.survival import KaplanMeier
 
 GRID_POINTS = 200            # a 1280-px chart has ~1,100 px of plot: 200 points per curve look smooth
 RUN_POINTS_BUDGET = 50_000   # single-run points per chart: 5,000 runs drawn at 1,100 px are a band anyway
@@ -117,8 +118,8 @@ def run_paths(blocks: RunBlocks, variants: list[str]) -> list[dict]:
 def kaplan_meier(curves: pd.DataFrame, finished: pd.DataFrame, variants: list[str], threshold: float,
                  metric: str) -> dict:
     """Per variant the Kaplan-Meier estimate of the fraction of runs not yet at the threshold vs
-    time (scipy.stats.ecdf on right-censored data: a run that never crosses is censored at its last
-    eval), and each run's crossing (or censoring) time as a point on its curve."""
+    time (the report's sweeper.report.survival.KaplanMeier: a run that never crosses is censored at
+    its last eval), and each run's crossing (or censoring) time as a point on its curve."""
     cur = curves[curves["current"].to_numpy(bool) & curves["run_id"].isin(set(finished["run_id"])).to_numpy()]
     ttt = time_to_threshold(cur, threshold, metric)
     seeds = dict(zip(finished["run_id"], finished["seed"]))
@@ -128,12 +129,9 @@ def kaplan_meier(curves: pd.DataFrame, finished: pd.DataFrame, variants: list[st
         if mine.empty:
             continue
         times, reached = mine["ttt"].to_numpy(float), mine["reached"].to_numpy(bool)
-        t, s = [0.0], [1.0]
-        if reached.any():
-            sf = stats.ecdf(stats.CensoredData(uncensored=times[reached], right=times[~reached])).sf
-            t += list(sf.quantiles)
-            s += list(sf.probabilities)
-        t.append(float(times.max()))  # the curve goes on to the longest follow-up
+        km = KaplanMeier.fit(times, reached)  # the report's estimate, drawn
+        t, s = [0.0, *km.times.tolist()], [1.0, *km.surv.tolist()]
+        t.append(km.followup)  # the curve goes on to the longest follow-up
         s.append(s[-1])
         series.append(dict(variant=v, n=int(len(mine)), x=_round(t, 6), y=_round(s, 4)))
         for run, time_s, hit in zip(mine["run_id"], times, reached):

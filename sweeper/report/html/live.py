@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from sweeper.store import ENDED
 from sweeper.report.html.page import PageOptions, write_page
 
 MIN_INTERVAL_S = 30.0
-ENDED = ("finished", "failed", "cancelled")
 
 
 def live_page_path(sweep: str, root: Path = Path(".golf/reports")) -> Path:

@@ -18,11 +18,11 @@ from string import Template
 import pandas as pd
 
 from sweeper.report import table_view
+from sweeper.store import ENDED
 from sweeper.report.html import figures, tables
 from sweeper.report.notebook import Results, load
 
 RELOAD_S = 30  # a live page reloads as often as `golf sweep` may rewrite it
-ENDED = ("finished", "failed", "cancelled")
 # Okabe & Ito's palette (distinct for the common colour-vision deficiencies) without yellow, which
 # vanishes on white; past 6 variants the dash pattern changes, so 6 x 5 = 30 variants stay apart
 # even in grey. The baseline is black and drawn thicker.
