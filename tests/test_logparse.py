@@ -338,3 +338,37 @@ def test_progress_and_post_training_step_lines_are_not_evals():
     result = parse_text(text, "post.log")
     assert result.error is None and not result.issues
     assert [e["step"] for e in result.runs[0].evals] == [0, 125, 250]
+
+
+def test_named_artifact_line_is_the_artifact_and_the_plain_total_after_it_the_submission():
+    # The ternary/BitNet records print `<Kind> artifact: N bytes (compressor) = X MB` instead of
+    # `Serialized model <fmt>: N bytes`, then `Total submission size: N bytes = X MB`; made-up values.
+    text = ("step:0/900 val_loss:6.9000 val_bpb:4.1000 train_time:0ms step_avg:0.01ms\n"
+            "step:900/900 val_loss:2.0000 val_bpb:1.2000 train_time:600000ms step_avg:666.67ms\n"
+            "Code size: 50000 bytes\n"
+            "Ternary artifact: 15000000 bytes (lzma) = 15.00MB\n"
+            "  lzma: 15000000 bytes = 15.00MB\n  zlib: 17500000 bytes = 17.50MB\n"
+            "Total submission size: 15050000 bytes = 15.05MB\n"
+            "final_ternary_roundtrip_exact val_loss:2.03000000 val_bpb:1.20300000\n")
+    result = parse_text(text, "ternary.log")
+    assert result.error is None and not result.issues
+    run = result.runs[0]
+    assert (run.final["artifact_bytes"], run.final["submission_bytes"]) == (15_000_000, 15_050_000)
+    assert run.log.extra_finals["artifact_format"] == "ternary+lzma"
+    assert "raw_submission_bytes" not in run.log.extra_finals
+    assert run.final["quant_val_bpb"] == 1.203
+
+
+def test_raw_total_is_not_taken_for_the_submission_and_a_cpu_dry_run_has_no_memory_figure():
+    # `Total submission size (raw)` precedes the quantized total in some 2026-03-19 trainers; a CPU
+    # dry run prints `peak memory allocated: cpu_dry_run`. Made-up values.
+    text = ("step:0/10 val_loss:6.9000 val_bpb:4.1000 train_time:0ms step_avg:0.01ms\n"
+            "step:10/10 val_loss:6.8000 val_bpb:4.0000 train_time:8500ms step_avg:850.00ms\n"
+            "peak memory allocated: cpu_dry_run\n"
+            "Serialized model: 87000000 bytes\nCode size: 55000 bytes\n"
+            "Total submission size (raw): 87055000 bytes\n")
+    result = parse_text(text, "raw.log")
+    assert result.error is None and not result.issues
+    run = result.runs[0]
+    assert run.log.extra_finals["raw_submission_bytes"] == 87_055_000
+    assert "submission_bytes" not in run.final and "peak_memory_mib" not in run.final

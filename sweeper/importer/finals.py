@@ -17,6 +17,9 @@ from sweeper.importer.fields import BadValue, LineFields, to_count, to_float, to
 # `N bytes` was cut, and is reported rather than guessed at.
 _SIZE = re.compile(r"^(Serialized model|Total submission size|Code size)\b\s*(.*?):\s*(\d+)\s*bytes\b")
 _SIZE_PREFIXES = ("Serialized model", "Total submission size", "Code size")
+# Trainers that write their own artifact kind name it: `Ternary artifact: 15057568 bytes (lzma) =
+# 15.06MB` (the BitNet/ternary records). It is the quantized artifact, as `Serialized model <fmt>`.
+_NAMED_ARTIFACT = re.compile(r"^(\w+) artifact:\s*(\d+)\s*bytes\b\s*(?:\((\w+)\))?")
 # The evaluation the challenge scores: the last one on the quantized (round-tripped) model, with
 # or without test-time training or a sliding window; `pre-quantization ...` evaluates the float
 # model and is not it. Once the quantized artifact has been written (`Serialized model int6+zstd:
@@ -70,6 +73,12 @@ def read_summary_line(lf: LineFields, line: str, finals: Finals) -> bool:
         return _read_size(line, finals)
     if _read_mlx_size(lf, line, finals):
         return True
+    artifact = _NAMED_ARTIFACT.match(line)
+    if artifact:
+        kind, size, compressor = artifact.groups()
+        finals.columns["artifact_bytes"] = to_count(f"{kind} artifact", size)
+        finals.extra["artifact_format"] = "+".join(filter(None, (kind.lower(), compressor)))
+        return True
     if any(m in f and _NUMERIC_START.match(f[m]) for m in _METRICS):
         _read_named_eval(lf, finals)
         return True
@@ -80,6 +89,8 @@ def read_summary_line(lf: LineFields, line: str, finals: Finals) -> bool:
         finals.columns["num_params"] = to_count("model_params", f["model_params"])
         return True
     if lf.label.startswith("peak memory") and "allocated" in f:
+        if not f["allocated"][:1].isdigit():
+            return True  # `peak memory allocated: cpu_dry_run`: a CPU run states it has none
         finals.columns["peak_memory_mib"] = to_count("peak memory allocated", f["allocated"])
         return True
     if "seed" in f and finals.seed is None and f["seed"].isdigit():
@@ -108,6 +119,8 @@ def _read_size(line: str, finals: Finals) -> bool:
             finals.extra["artifact_format"] = qualifier
         else:
             finals.extra["raw_model_bytes"] = value
+    elif qualifier.strip("()").lower() == "raw":
+        finals.extra["raw_submission_bytes"] = value  # `Total submission size (raw): N bytes`
     elif qualifier or "artifact_format" in finals.extra:
         # parameter-golf's 16 MB rule: model + code. Some trainers print the quantized total
         # without naming its format (`Total submission size: N bytes` right after `Serialized
