@@ -249,6 +249,20 @@ def test_many_bad_lines_give_one_warning_line_per_kind():
                                      "number: 'step:0/500 val_loss:oops train_time:1ms')"]
 
 
+@pytest.mark.parametrize("step_avg", ["nanms", "NaNms", "infms", "nans"])
+def test_a_step_avg_of_nan_at_step_0_keeps_the_eval(step_avg):
+    # Some modded-nanogpt versions divide by 0 timed steps at step 0 and print `step_avg:nanms`
+    # (snimu/modded-nanogpt-experiments 00006 results-scaled.md); step_avg is derived, the eval is not.
+    first = f"step:0/900 val_loss:22.5000 train_time:200ms step_avg:{step_avg}\n"
+    later = "step:450/900 val_loss:3.2000 train_time:90000ms step_avg:200.00ms\n"
+    for name, text in (("a.log", first + later), ("c.md", "# Scaled\n\n## big-baseline\n\n" + first + later)):
+        result = parse_text(text, name)
+        run = result.runs[0]
+        assert [(e["step"], e["val_loss"]) for e in run.evals] == [(0, 22.5), (450, 3.2)], name
+        assert run.evals[0]["train_time_s"] == 0.2 and run.final["step_avg_ms"] == 200.0
+        assert not result.issues, result.issues.lines()
+
+
 @pytest.mark.parametrize("line, why", [
     (f"step:{2**63}/500 val_loss:3.0 train_time:1ms", "beyond int64"),
     (f"step:{10**30}/500 val_loss:3.0 train_time:1ms", "beyond int64"),
