@@ -241,6 +241,19 @@ def test_glued_header_is_split_and_warned_once():
                                      "train_time:0ms step_avg:20' read as header '61 3' + its first log line)"]
 
 
+def test_a_repeated_header_keeps_both_runs_under_distinct_keys_and_is_warned():
+    # Two sections with the same name in one file (a re-run pasted under the old name): the second
+    # used to get the same import key and overwrite the first on every import.
+    other = modded_log().replace("val_loss:5", "val_loss:6")
+    text = "# Results\n\n## 22\n\n" + modded_log() + "\n## 22-1\n\n" + modded_log() + "\n## 22\n\n" + other
+    result = parse_text(text, "c.md")
+    assert [(r.header, r.variant, r.seed, r.evals[0]["val_loss"]) for r in result.runs] == [
+        ("22", "22", 0, 5.0), ("22-1", "22", 1, 5.0), ("22 (2)", "22", 0, 6.0)]
+    assert len({r.import_key for r in result.runs}) == 3
+    assert result.issues.lines() == ["c.md: 1 repeated header (first at line 17: '## 22' again; "
+                                     "its run is imported as '22 (2)')"]
+
+
 def test_many_bad_lines_give_one_warning_line_per_kind():
     bad = "".join(f"step:{s}/500 val_loss:oops train_time:1ms\n" for s in range(10))
     result = parse_text(modded_log() + bad + "step:-1/500 val_loss:3\n", "bad.log")
