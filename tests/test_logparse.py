@@ -241,12 +241,39 @@ def test_glued_header_is_split_and_warned_once():
                                      "train_time:0ms step_avg:20' read as header '61 3' + its first log line)"]
 
 
+def test_a_repeated_header_keeps_both_runs_under_distinct_keys_and_is_warned():
+    # Two sections with the same name in one file (a re-run pasted under the old name): the second
+    # used to get the same import key and overwrite the first on every import.
+    other = modded_log().replace("val_loss:5", "val_loss:6")
+    text = "# Results\n\n## 22\n\n" + modded_log() + "\n## 22-1\n\n" + modded_log() + "\n## 22\n\n" + other
+    result = parse_text(text, "c.md")
+    assert [(r.header, r.variant, r.seed, r.evals[0]["val_loss"]) for r in result.runs] == [
+        ("22", "22", 0, 5.0), ("22-1", "22", 1, 5.0), ("22 (2)", "22", 0, 6.0)]
+    assert len({r.import_key for r in result.runs}) == 3
+    assert result.issues.lines() == ["c.md: 1 repeated header (first at line 17: '## 22' again; "
+                                     "its run is imported as '22 (2)')"]
+
+
 def test_many_bad_lines_give_one_warning_line_per_kind():
     bad = "".join(f"step:{s}/500 val_loss:oops train_time:1ms\n" for s in range(10))
     result = parse_text(modded_log() + bad + "step:-1/500 val_loss:3\n", "bad.log")
     assert len(result.runs[0].evals) == 4
     assert result.issues.lines() == ["bad.log: 11 unreadable lines (first at line 5: val_loss='oops' is not a "
                                      "number: 'step:0/500 val_loss:oops train_time:1ms')"]
+
+
+@pytest.mark.parametrize("step_avg", ["nanms", "NaNms", "infms", "nans"])
+def test_a_step_avg_of_nan_at_step_0_keeps_the_eval(step_avg):
+    # Some modded-nanogpt versions divide by 0 timed steps at step 0 and print `step_avg:nanms`
+    # (snimu/modded-nanogpt-experiments 00006 results-scaled.md); step_avg is derived, the eval is not.
+    first = f"step:0/900 val_loss:22.5000 train_time:200ms step_avg:{step_avg}\n"
+    later = "step:450/900 val_loss:3.2000 train_time:90000ms step_avg:200.00ms\n"
+    for name, text in (("a.log", first + later), ("c.md", "# Scaled\n\n## big-baseline\n\n" + first + later)):
+        result = parse_text(text, name)
+        run = result.runs[0]
+        assert [(e["step"], e["val_loss"]) for e in run.evals] == [(0, 22.5), (450, 3.2)], name
+        assert run.evals[0]["train_time_s"] == 0.2 and run.final["step_avg_ms"] == 200.0
+        assert not result.issues, result.issues.lines()
 
 
 @pytest.mark.parametrize("line, why", [

@@ -16,7 +16,7 @@ from typing import Optional
 from sweeper.errors import GolfError
 from sweeper.importer.fields import INT64_MAX
 from sweeper.importer.issues import FileIssues
-from sweeper.importer.markdown import split_sections, variant_seed_from_header
+from sweeper.importer.markdown import REPEATED, split_sections, variant_seed_from_header
 from sweeper.importer.runlog import RunLog, read_run
 from sweeper.importer.sniff import code_dump_end, sniff_format
 
@@ -88,13 +88,24 @@ def parse_text(text: str, path: str, fmt: str = "auto", header_level: int = 2,
 
 def _parse_collection(lines: list[str], header_level: int, unterminated: bool, result: FileResult) -> None:
     sections = split_sections(lines, header_level, result.path, result.issues)
+    taken: set[str] = set()
     for number, section in enumerate(sections):
         last = number == len(sections) - 1
         log = read_run(section.lines, section.first_line_no, result.issues, unterminated and last)
         if not log.evals:
             continue
         variant, seed = variant_seed_from_header(section.header)
-        result.runs.append(ParsedRun(result.path, section.header, variant, seed, log))
+        # The header is the run's import key within the file: a second section of the same name
+        # (a re-run pasted under the old name) gets 'NAME (2)', not the first run's key.
+        header, k = section.header, 1
+        while header in taken:
+            k += 1
+            header = f"{section.header} ({k})"
+        if k > 1:
+            result.issues.add(REPEATED, section.header_line_no,
+                              f"'{'#' * header_level} {section.header}' again; its run is imported as {header!r}")
+        taken.add(header)
+        result.runs.append(ParsedRun(result.path, header, variant, seed, log))
     result.has_eval_lines = bool(result.runs)
     if not result.runs:
         result.error = f"{result.path}: no run: no level-{header_level} header ('{'#' * header_level} NAME') has eval lines under it"

@@ -10,6 +10,7 @@ from sweeper.importer.sniff import HEADER, is_eval_line
 
 _VARIANT_SEED = re.compile(r"^(.*?)(?:-|\s+)(\d+)$")
 GLUED = "glued header"
+REPEATED = "repeated header"
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Section:
     header: str
     first_line_no: int
     lines: list[str]
+    header_line_no: int = 0
 
 
 def variant_seed_from_header(header: str) -> tuple[str, int]:
@@ -55,7 +57,8 @@ def split_sections(lines: list[str], header_level: int, path: str, issues: FileI
                     current = None
                     continue
                 header, rest = split_glued(m.group(2))
-                current = Section(header, first_line_no + i + (0 if rest else 1), [rest] if rest else [])
+                current = Section(header, first_line_no + i + (0 if rest else 1), [rest] if rest else [],
+                                  first_line_no + i)
                 if rest:
                     issues.add(GLUED, first_line_no + i, f"{raw[:60]!r} read as header {header!r} + its first log line")
                 sections.append(current)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -20,6 +21,9 @@ from sweeper.importer.issues import FileIssues
 # Fields of a step line that have their own eval column or meaning; any other field is kept
 # per eval as an extra (`lx`, `ls`, `l_smear`, `tok/s`, ...).
 _EVAL_KEYS = {"step", "val_loss", "val_bpb", "train_time", "step_avg"}
+# `step_avg:nanms` (or inf): a trainer that divides by 0 timed steps at step 0. step_avg is derived
+# (only the last one is kept, as final step_avg_ms), so such a value is no value, not a bad line.
+_NO_STEP_AVG = re.compile(r"^[-+]?(?:nan|inf)(?:ms|s)$", re.I)
 UNREADABLE = "unreadable line"
 NON_FINITE = "non-finite value"
 
@@ -71,7 +75,7 @@ def read_run(lines: list[str], first_line_no: int, issues: FileIssues, last_is_c
                 continue
             last_fields[is_eval] = names
             seconds = to_seconds("train_time", lf.fields["train_time"]) if "train_time" in lf.fields else None
-            if "step_avg" in lf.fields:
+            if "step_avg" in lf.fields and not _NO_STEP_AVG.match(lf.fields["step_avg"]):
                 step_avg_ms = to_seconds("step_avg", lf.fields["step_avg"]) * 1000.0
             if is_eval:
                 run.evals.append(_eval_row(step, seconds, lf.fields, line_no, issues))
