@@ -21,7 +21,7 @@ import pandas as pd
 
 from sweeper.report import checks
 from sweeper.report.curves import RunBlocks
-from sweeper.report.seed_states import states_of_frame
+from sweeper.report.seed_states import describe_design, states_of_frame
 from sweeper.report.summary import summarize, training_core_source_bytes
 from sweeper.threshold import Threshold
 
@@ -63,7 +63,9 @@ class Results:
     def report(self, threshold: Threshold | float | None = None, metric: str | None = None, **kw) -> pd.DataFrame:
         """Per-variant statistics (sweeper.report.summary.summarize). threshold: a Threshold, or a value
         on `metric` (default: the stored metric); kw: baseline=, by='time'|'steps'|'final',
-        adjust='holm'|'bh'|'none', final='raw'|'quant'."""
+        adjust='holm'|'bh'|'none', final='raw'|'quant'. A sweep run with adaptive seeds adds
+        `seeds_state` and `seeds_note`: each variant's decision vs the sweep's own baseline, replayed
+        from the stored design (sweeper.report.seed_states)."""
         chosen = _threshold(threshold, metric, self.threshold)
         if chosen is None:
             raise ValueError(f"sweep {self.sweep!r} has no stored threshold; pass threshold=")
@@ -74,6 +76,7 @@ class Results:
         if states and len(summary):
             summary["seeds_state"] = summary["variant"].map(lambda v: states.get(v, ("", ""))[0])
             summary["seeds_note"] = summary["variant"].map(lambda v: states.get(v, ("", ""))[1])
+            summary.attrs["seeds_design"] = describe_design(self.adaptive_design, self.baseline)
         return summary
 
 

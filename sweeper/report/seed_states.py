@@ -131,3 +131,16 @@ def states_of_frame(runs, stored: str | None, baseline: str | None) -> dict[str,
     decisions = replay.decisions(states)
     why = {v: d.describe() if d.seeds else "" for v, d in decisions.items()}
     return {v: (state, why.get(v, "")) for v, state in replay.states(states).items()}
+
+
+def describe_design(stored: str | None, baseline: str | None) -> str:
+    """One line under the report's table: what `seeds_state` was decided by."""
+    found = design_from_json(stored)
+    if found is None:
+        return ""
+    d, metric = found
+    futility = (f"futile below {d.futility_power:.0%} conditional power for min_effect {d.min_effect:g}"
+                if d.min_effect is not None else "no futility stop (no min_effect)")
+    return (f"seeds_state: adaptive seeds {d.min_seeds}-{d.max_seeds} per variant (baseline {d.baseline_ratio:.3g}x), "
+            f"final {metric} vs {baseline!r}, group-sequential t-tests at alpha {d.alpha:g} two-sided "
+            f"({d.spending} spending); {futility}")
