@@ -96,6 +96,14 @@ def simulate_fixed(effects: np.ndarray, n: int, alpha: float, resid: np.ndarray,
     return float(np.mean((p < alpha) & lower)), float(np.mean((p < alpha) & ~lower))
 
 
+def equal_power_seeds(power: float, curve: np.ndarray, ns: list[int]) -> float:
+    """The seeds per variant at which the fixed design's power `curve` (non-decreasing over `ns`)
+    reaches `power`, interpolated; a saturated power (> 0.99) is matched 0.005 below it, else
+    the first seed count that rounds to 1.000 would stand for it."""
+    target = min(power, curve[-1]) - (0.005 if power > 0.99 else 0.0)
+    return float(np.interp(target, curve + np.arange(len(curve)) * 1e-9, ns))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweeps", type=int, default=300, help="simulated sweeps per planted effect")
@@ -104,6 +112,8 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=0.05)
     ap.add_argument("--min-effect", type=float, default=1.0, help="in SD units")
     ap.add_argument("--spending", default="obf")
+    ap.add_argument("--futility-power", type=float, default=0.10,
+                    help="futility stop below this conditional power for min_effect")
     ap.add_argument("--baseline-ratio", type=float, default=None,
                     help="baseline seeds per variant seed (default sqrt(variants), as golf sweep --adaptive)")
     ap.add_argument("--workers", type=int, default=8)
@@ -111,12 +121,13 @@ def main() -> None:
     args = ap.parse_args()
     resid, sd = noise_model()
     ratio = args.baseline_ratio or np.sqrt(len(VARIANTS))
-    design = Design(args.min, args.max, args.alpha, args.min_effect, args.spending, baseline_ratio=ratio)
+    design = Design(args.min, args.max, args.alpha, args.min_effect, args.spending,
+                    futility_power=args.futility_power, baseline_ratio=ratio)
     rng = np.random.default_rng(args.seed)
     print(f"noise model: {len(resid)} residuals of final val_loss, pooled SD {sd:.5f} nats; "
           f"{len(VARIANTS)} variants + baseline, {args.sweeps} sweeps per effect, {args.workers} workers")
     print(f"adaptive: seeds {args.min}..{args.max}, alpha {args.alpha} two-sided, {args.spending} spending, "
-          f"futility below 10% conditional power for min_effect {args.min_effect} SD, "
+          f"futility below {args.futility_power:.0%} conditional power for min_effect {args.min_effect} SD, "
           f"baseline seeds {ratio:.2f}x the variant's")
     print("fixed n: n seeds of every arm (the usual design); fixed n+r: n per variant, ceil(r n) baseline")
     # Fixed designs up to 3x max seeds: the equal-power match may need more seeds than max.
@@ -130,14 +141,20 @@ def main() -> None:
         effects = np.full(len(VARIANTS), effect)
         better = worse = spent = 0
         wall = 0.0
+        per_sweep = []  # fraction called better in each sweep: its spread gives the power's Monte Carlo SE
         for _ in range(args.sweeps):
             states, n_runs, t = simulate_adaptive(effects, design, resid, rng, args.workers)
-            better += sum(s == BETTER for s in states.values())
+            calls = sum(s == BETTER for s in states.values())
+            per_sweep.append(calls / len(VARIANTS))
+            better += calls
             worse += sum(s == WORSE for s in states.values())
             spent += n_runs
             wall += t
         total = args.sweeps * len(VARIANTS)
-        adaptive_power[effect] = (better / total, spent / args.sweeps)
+        # variants of one sweep share a baseline, so their calls are correlated: the SE comes from
+        # the spread between sweeps, not from a binomial over all variants
+        se = float(np.std(per_sweep, ddof=1) / np.sqrt(args.sweeps))
+        adaptive_power[effect] = (better / total, spent / args.sweeps, se)
         print(f"{'adaptive':<14}{effect:>12.1f}{better / total:>9.3f}{worse / total:>8.3f}"
               f"{spent / args.sweeps:>12.1f}{wall / args.sweeps:>7.1f}")
         for n in fixed_ns:
@@ -157,22 +174,24 @@ def main() -> None:
                 print(f"{f'fixed {n}+r':<14}{effect:>12.1f}{b:>9.3f}{w:>8.3f}{runs:>12.1f}"
                       f"{np.ceil(runs / args.workers):>7.1f}")
     print()
-    print("equal power: the fixed seeds per variant whose power equals the adaptive one (interpolated")
-    print("between seed counts), and the runs of that fixed sweep")
+    print("equal power: per effect, the fixed design (seeds per variant, interpolated between seed counts)")
+    print("whose power at that effect equals the adaptive power, and the runs of that fixed sweep; in")
+    print("brackets the saving at the ends of the adaptive power's 95% Monte Carlo interval (+-1.96 SE)")
     for label, table, runs_of in (("fixed n", fixed_power, lambda n: n * (len(VARIANTS) + 1)),
                                   ("fixed n+r", fixed_r_power, lambda n: n * len(VARIANTS) + ratio * n)):
         for effect in (0.5, 1.0, 2.0):
-            power, runs = adaptive_power[effect]
+            power, runs, se = adaptive_power[effect]
             curve = np.maximum.accumulate([table[(effect, n)] for n in fixed_ns])  # power rises with n
             if power > curve[-1] + 0.005:
                 print(f"  {label}, effect {effect} SD: adaptive power {power:.3f} in {runs:.1f} runs; the fixed "
                       f"design reaches only {curve[-1]:.3f} at {fixed_ns[-1]} seeds ({runs_of(fixed_ns[-1]):.0f} runs)")
                 continue
-            # saturated power (2 SD): match the first seed count within 0.005 of it
-            target = min(power, curve[-1]) - (0.005 if power > 0.99 else 0.0)
-            n_equal = float(np.interp(target, curve + np.arange(len(curve)) * 1e-9, fixed_ns))
-            print(f"  {label}, effect {effect} SD: adaptive power {power:.3f} in {runs:.1f} runs; fixed "
-                  f"{n_equal:.1f} seeds in {runs_of(n_equal):.1f} runs: {1 - runs / runs_of(n_equal):.0%} fewer runs")
+            n_equal = equal_power_seeds(power, curve, fixed_ns)
+            lo, hi = (1 - runs / runs_of(equal_power_seeds(p, curve, fixed_ns)) for p in (power - 1.96 * se,
+                                                                                          power + 1.96 * se))
+            print(f"  {label}, effect {effect} SD: adaptive power {power:.3f} (SE {se:.3f}) in {runs:.1f} runs; "
+                  f"fixed {n_equal:.1f} seeds in {runs_of(n_equal):.1f} runs: {1 - runs / runs_of(n_equal):.0%} "
+                  f"fewer runs [{lo:.0%}, {hi:.0%}]")
     print(f"null (effect 0): any call is a false positive; fixed t-test at alpha {args.alpha}. "
           f"simulated in {time.perf_counter() - started:.1f} s")
 

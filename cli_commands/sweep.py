@@ -47,8 +47,6 @@ def sweep_command(
 
     parsed = load_spec(spec)
     expansion = expand(parsed, base, seeds, max_runs or DEFAULT_MAX_RUNS, adaptive=adaptive)
-    if expansion.adaptive is not None and launcher != "local":
-        fail("adaptive seeds need --launcher local (the Ray launcher plans every run up front)")
     if dry_run:
         from sweeper.spec.dry_run_view import dry_run_table
         console.print(dry_run_table(expansion))
@@ -105,7 +103,7 @@ def sweep_command(
             if policy is None:
                 watcher.watch(lambda: workers_.alive() > 0, on_snapshot=page.maybe_write)
             else:
-                watcher.watch(lambda: workers_.alive() > 0 and not policy.step(console), on_snapshot=page.maybe_write)
+                watcher.watch(lambda: policy.tick(workers_, console), on_snapshot=page.maybe_write)
                 workers_.stop()  # idle now: every variant is decided
             codes = workers_.wait()
         except KeyboardInterrupt as exc:
@@ -129,7 +127,7 @@ def sweep_command(
         err_console.print(escape(f"worker exit codes {codes}; see {workers_.log_dir}/"), style="yellow")
     if page.error is not None:
         err_console.print(f"[yellow]live page not written: {escape(str(page.error))}[/]")
-    _print_ranking(store, plan.name, policy)
+    _print_ranking(store, plan.name)
 
 
 
@@ -154,7 +152,7 @@ def _print_noise_estimate(expansion, db: Optional[str], noise_from: Optional[str
     console.print(plan_view.plan_table(title, plans))
 
 
-def _print_ranking(store, sweep: str, seeds_policy=None) -> None:
+def _print_ranking(store, sweep: str) -> None:
     """The end-of-sweep table: by restricted mean time-to-threshold, or by final loss without a
     threshold; with adaptive seeds, each variant's state in a `seeds_state` column."""
     from sweeper.report import table_view as report_view
@@ -171,6 +169,4 @@ def _print_ranking(store, sweep: str, seeds_policy=None) -> None:
     else:
         summary = res.report()
         title = report_view.ranking_title(sweep, res.threshold, summary)
-    if seeds_policy is not None:
-        summary["seeds_state"] = summary["variant"].map(seeds_policy.states())
     console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))

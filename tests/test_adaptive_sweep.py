@@ -36,3 +36,16 @@ def test_hopeless_variant_stops_at_min_seeds_while_an_undecided_one_goes_on(tmp_
     assert sorted(seeds["baseline"]) == [0, 1, 2]  # as many as the furthest comparison
     assert "hot: worse after 2 seeds" in done.stdout or "hot: futile after 2 seeds" in done.stdout
     assert "seeds_state" in done.stdout  # the ranking says each variant's state
+    # Later, `golf report` replays the decisions from the design stored with the sweep: the same states.
+    from typer.testing import CliRunner
+
+    from cli import app
+    shown = CliRunner().invoke(app, ["report", "lr", "--db", url, "--threshold", "val_loss=9.9", "--format", "json"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    rows = {r["variant"]: r for r in json.loads(shown.stdout)}
+    assert rows["baseline"]["seeds_state"] == "baseline"
+    assert rows["hot"]["seeds_state"] in ("worse", "futile")
+    assert f"hot: {rows['hot']['seeds_note']}" in done.stdout  # word for word what the sweep printed
+    assert rows["warmer"]["seeds_state"] in ("better", "worse", "out of seeds")  # decided at its last look
+    table = CliRunner().invoke(app, ["report", "lr", "--db", url, "--threshold", "val_loss=9.9"], env={"COLUMNS": "250"})
+    assert "seeds_state" in table.stdout and rows["warmer"]["seeds_state"] in table.stdout

@@ -132,6 +132,30 @@ def test_killed_ray_worker_run_finishes_exactly_once(ray_address, store_url, tmp
     assert partial and max(partial) < 12  # the killed attempt's curve is kept, under attempt 1
 
 
+def test_adaptive_sweep_on_ray_submits_the_seeds_the_policy_adds(ray_address, tmp_path):
+    """`golf sweep --adaptive --launcher ray`: the policy enqueues seeds while the sweep runs and the
+    launcher submits a task for each. The fake trainer's loss depends on the steps and the seed
+    only, so 'short' (half the steps) is decided worse at 2 seeds and 'same' (same loss, evals
+    elsewhere) stays undecided to max (3), with the baseline beside it."""
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    spec = tmp_path / "a.yaml"
+    spec.write_text('{"name": "raya", "base": "tiny", "config": {"iterations": 12, "val_loss_every": 3, "num_layers": 2,'
+                    ' "train_batch_tokens": 2048},'
+                    ' "seeds": {"min": 2, "max": 3, "until": "decided", "baseline_ratio": 1},'
+                    ' "variants": {"baseline": {}, "short": {"iterations": 6}, "same": {"val_loss_every": 4}}}')
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "COLUMNS": "250"}
+    done = subprocess.run([sys.executable, "-m", "cli", "sweep", str(spec), "--db", url, "--launcher", "ray",
+                           "--ray-address", ray_address, "--yes", "--train", "fake_trainer:in_500ms"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Ray (" in done.stdout and "short: worse after 2 seeds" in done.stdout
+    seeds = {}
+    for run in Store(url).list_runs("raya"):
+        assert run.status == "finished" and run.attempts == 1, run
+        seeds.setdefault(run.variant, []).append(run.seed)
+    assert {v: sorted(s) for v, s in seeds.items()} == {"baseline": [0, 1, 2], "short": [0, 1], "same": [0, 1, 2]}
+
+
 def test_relative_sqlite_url_is_made_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert absolute_db_url("sqlite:///results.db") == f"sqlite:///{tmp_path / 'results.db'}"

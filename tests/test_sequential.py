@@ -87,7 +87,8 @@ def test_policy_adds_seeds_only_where_undecided_and_keeps_the_baseline_ahead():
     assert policy.next_runs(runs) == []  # 'a' waits for the baseline's third seed
     runs = [r if (r.variant, r.seed) != ("baseline", 2) else RunState("baseline", 2, "failed") for r in runs]
     assert policy.next_runs(runs) == [("baseline", 3)]  # a run that failed for good is replaced
-    assert policy.state_of("bad", runs) == FUTILE and policy.state_of("a", runs) == "running"
+    assert policy.states(runs, sweep_running=True) == {"baseline": "baseline", "bad": FUTILE, "a": "running"}
+    assert policy.states(runs)["a"] == "undecided"  # nothing in flight: a sweep stopped before deciding it
     assert not policy.done(runs)
     # With twice the baseline seeds per variant seed, the baseline starts with 4.
     wide = AdaptiveSeeds(["baseline", "a"], "baseline", Design(2, 5, 0.05, baseline_ratio=2.0))

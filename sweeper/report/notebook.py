@@ -21,6 +21,7 @@ import pandas as pd
 
 from sweeper.report import checks
 from sweeper.report.curves import RunBlocks
+from sweeper.report.seed_states import describe_design, states_of_frame
 from sweeper.report.summary import summarize, training_core_source_bytes
 from sweeper.threshold import Threshold
 
@@ -35,6 +36,7 @@ class Results:
     threshold: Threshold | None = None
     baseline: str | None = None
     code_bytes: int | None = field(default=None, repr=False)
+    adaptive_design: str | None = field(default=None, repr=False)  # JSON, as the sweep stored it
 
     @property
     def metric(self) -> str:
@@ -61,12 +63,21 @@ class Results:
     def report(self, threshold: Threshold | float | None = None, metric: str | None = None, **kw) -> pd.DataFrame:
         """Per-variant statistics (sweeper.report.summary.summarize). threshold: a Threshold, or a value
         on `metric` (default: the stored metric); kw: baseline=, by='time'|'steps'|'final',
-        adjust='holm'|'bh'|'none', final='raw'|'quant'."""
+        adjust='holm'|'bh'|'none', final='raw'|'quant'. A sweep run with adaptive seeds adds
+        `seeds_state` and `seeds_note`: each variant's decision vs the sweep's own baseline, replayed
+        from the stored design (sweeper.report.seed_states)."""
         chosen = _threshold(threshold, metric, self.threshold)
         if chosen is None:
             raise ValueError(f"sweep {self.sweep!r} has no stored threshold; pass threshold=")
         kw.setdefault("baseline", self.baseline if self.baseline in set(self.runs["variant"]) else None)
-        return summarize(self.runs, self.curves, chosen, code_bytes=self.code_bytes, **kw)
+        summary = summarize(self.runs, self.curves, chosen, code_bytes=self.code_bytes, **kw)
+        # adaptive seeds: each variant's state vs the sweep's own baseline, replayed as the sweep decided
+        states = states_of_frame(self.runs, self.adaptive_design, self.baseline)
+        if states and len(summary):
+            summary["seeds_state"] = summary["variant"].map(lambda v: states.get(v, ("", ""))[0])
+            summary["seeds_note"] = summary["variant"].map(lambda v: states.get(v, ("", ""))[1])
+            summary.attrs["seeds_design"] = describe_design(self.adaptive_design, self.baseline)
+        return summary
 
 
 def _threshold(value, metric: str | None, stored: Threshold | None) -> Threshold | None:
@@ -95,7 +106,7 @@ def load(sweep: str, db=None) -> Results:
             store.close()
     threshold = rec.threshold
     return Results(sweep, _enrich(runs, curves, threshold, rec.baseline), curves, threshold, rec.baseline,
-                   training_core_source_bytes())
+                   training_core_source_bytes(), rec.adaptive_design)
 
 
 def _enrich(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold | None, baseline: str | None) -> pd.DataFrame:

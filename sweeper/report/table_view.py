@@ -94,6 +94,7 @@ def notes(summary: pd.DataFrame) -> list[str]:
              f"Welch t; p_value_adj: {method} over {comparisons} comparison(s); verdicts use the adjusted p",
              "censored: a run that never reached the threshold counts as 'not yet' up to its last eval; "
              "ttt_mean_reached_only_s leaves such runs out and is biased low"]
+    lines += [a["seeds_design"]] if a.get("seeds_design") else []  # adaptive seeds: what seeds_state means
     return lines + [f"warning: {w}" for w in a.get("warnings", [])]
 
 
@@ -170,7 +171,7 @@ def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = No
         caption.append(f"{len(cells) - len(cols)} more column(s) with --format csv|json|markdown")
     table = Table(title=title, caption=escape("\n".join(caption)) or None, caption_justify="left")
     for c in cols:
-        table.add_column(_header(summary, c), justify="left" if c in ("variant", "verdict") else "right",
+        table.add_column(_header(summary, c), justify="left" if c in ("variant", "verdict", "seeds_state") else "right",
                          no_wrap=True)
     for i in range(len(summary)):
         table.add_row(*(escape(cells[c][i]) for c in cols))  # variant names may hold [brackets]

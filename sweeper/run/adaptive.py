@@ -9,82 +9,28 @@ returns the (variant, seed) pairs to enqueue now:
   workers stay busy);
 - the baseline gets as many seeds as the furthest undecided variant will look at, so no look
   waits on the baseline longer than one run;
-- a run that failed for good is replaced by the next unused seed of its variant.
+- a run that failed for good is replaced by the next unused seed of its variant (at most `min`
+  replacements beyond its most seeds: then it stays undecided, and the sweep ends when nothing
+  is left to run).
 
 It keeps no state that the store does not have (a resumed sweep asks the same question of the same
-runs and gets the same answer); decisions are cached per (variant, seeds looked at), because a look
-at n seeds only ever reads the first n seeds of each arm. The same class drives `golf sweep
---adaptive` and bench/sim_adaptive.py.
+runs and gets the same answer); each variant's decision comes from sweeper.report.seed_states,
+which `golf report` replays from the stored design. The same class drives `golf sweep --adaptive`
+and bench/sim_adaptive.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable
 
-from sweeper.report.sequential import UNDECIDED, Decision, Design, decide
+from sweeper.report.seed_states import GAVE_UP, IN_FLIGHT, RunState, SeedStates
 
-IN_FLIGHT = ("queued", "running")
-GAVE_UP = ("failed", "cancelled")
+__all__ = ["AdaptiveSeeds", "RunState"]
 
 
-@dataclass(frozen=True)
-class RunState:
-    """What the controller needs of one run: its value is the decision metric once finished."""
-    variant: str
-    seed: int
-    status: str
-    value: Optional[float] = None
-
-
-class AdaptiveSeeds:
-    """The adaptive-seeds policy of one sweep: variants (the baseline among them) and the design."""
-
-    def __init__(self, variants: Iterable[str], baseline: str, design: Design):
-        self.variants = list(variants)
-        if baseline not in self.variants:
-            raise ValueError(f"baseline {baseline!r} is not one of the variants {self.variants}")
-        self.baseline, self.design = baseline, design
-        self._cache: dict[tuple[str, int], Decision] = {}
-
-    # ---- reading the runs ----
-    def _by_variant(self, runs: Iterable[RunState]) -> dict[str, list[RunState]]:
-        out: dict[str, list[RunState]] = {v: [] for v in self.variants}
-        for r in runs:
-            if r.variant in out:
-                out[r.variant].append(r)
-        for rs in out.values():
-            rs.sort(key=lambda r: r.seed)
-        return out
-
-    @staticmethod
-    def _values(rs: list[RunState]) -> list[float]:
-        """Finished values in seed order, up to the first seed still in flight: a look at n seeds
-        reads the first n, so a later seed that finished early must not stand in for it."""
-        out = []
-        for r in rs:
-            if r.status in IN_FLIGHT:
-                break
-            if r.status == "finished" and r.value is not None:
-                out.append(r.value)
-        return out
-
-    def decisions(self, runs: Iterable[RunState]) -> dict[str, Decision]:
-        """Each variant's state vs the baseline (the baseline itself is left out)."""
-        return self._decisions(self._by_variant(runs))
-
-    def _decisions(self, by: dict[str, list[RunState]]) -> dict[str, Decision]:
-        base = self._values(by[self.baseline])
-        out = {}
-        for v in self.variants:
-            if v == self.baseline:
-                continue
-            values = self._values(by[v])
-            key = (v, len(values), min(len(base), self.design.baseline_seeds(len(values))))
-            if key not in self._cache:
-                self._cache[key] = decide(base, values, self.design)
-            out[v] = self._cache[key]
-        return out
+class AdaptiveSeeds(SeedStates):
+    """The adaptive-seeds policy of one sweep: variants (the baseline among them) and the design;
+    each variant's decision comes from SeedStates, which `golf report` replays the same way."""
 
     # ---- what to run next ----
     def next_runs(self, runs: Iterable[RunState]) -> list[tuple[str, int]]:
@@ -114,10 +60,16 @@ class AdaptiveSeeds:
             rs = by[v]
             live = sum(r.status not in GAVE_UP for r in rs)
             used = {r.seed for r in rs}
+            # a variant whose runs keep failing (a diverging config) must not take seeds for ever:
+            # beyond its most seeds, min more replace failed ones, then it stays as it is
+            limit = design.min_seeds + (design.baseline_seeds(design.max_seeds) if v == self.baseline
+                                        else design.max_seeds)
             seed = 0
             for _ in range(wanted[v] - live):
                 while seed in used:
                     seed += 1
+                if seed >= limit:
+                    break
                 used.add(seed)
                 out.append((v, seed))
         return out
@@ -127,10 +79,3 @@ class AdaptiveSeeds:
         runs = list(runs)
         return (all(d.final for d in self.decisions(runs).values())
                 and not any(r.status in IN_FLIGHT for r in runs))
-
-    def state_of(self, variant: str, runs: Iterable[RunState]) -> str:
-        """A variant's state as people read it: running, or its decision."""
-        if variant == self.baseline:
-            return "baseline"
-        decision = self.decisions(runs)[variant]
-        return decision.state if decision.final else ("running" if decision.state == UNDECIDED else decision.state)

@@ -116,6 +116,10 @@ class LocalLauncher:
         """How many workers are still running."""
         return sum(p.poll() is None for p in self.procs)
 
+    def add_runs(self) -> int:
+        """Runs queued since start() need nothing here: the workers claim them from the queue."""
+        return 0
+
     def wait(self) -> list[int]:
         """Wait for every worker to exit; their exit codes."""
         return [p.wait() for p in self.procs]

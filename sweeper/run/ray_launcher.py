@@ -83,12 +83,13 @@ class RayLauncher:
     def __init__(self, db: str, sweep: str, run_ids: Optional[list[str]] = None, address: Optional[str] = None,
                  gpus_per_run: int = 1, cpus_per_run: Optional[int] = None, lease_s: float = 60.0,
                  poll_s: float = 2.0, runs_dir: Path = Path(".golf/runs"), max_retries: int = 3,
-                 wait_s: float = DEFAULT_WAIT_S, train: Optional[str] = None):
+                 wait_s: float = DEFAULT_WAIT_S, train: Optional[str] = None, store: Optional[Store] = None):
         self.db, self.sweep, self.run_ids, self.address = absolute_db_url(db), sweep, run_ids, address
         self.gpus_per_run, self.cpus_per_run = gpus_per_run, cpus_per_run or max(gpus_per_run, 1)
         self.lease_s, self.poll_s, self.runs_dir = lease_s, poll_s, Path(runs_dir).resolve()
         self.max_retries, self.wait_s = max_retries, wait_s
         self.train = train or DEFAULT_TRAIN  # module:function, imported by each task
+        self.store = store  # golf sweep's own, to read which runs need a task (None: one per read)
         # Names the workers of this launcher's tasks, so stop() releases only runs they hold.
         self.name_prefix = f"ray-{uuid.uuid4().hex[:6]}"
         self.refs: dict = {}  # ObjectRef -> run id
@@ -98,6 +99,7 @@ class RayLauncher:
         self.log_dir = Path("/tmp/ray/session_latest/logs")  # Ray's default, on every node
         self._ray = None
         self._owns_ray = False
+        self._codes: Optional[list[int]] = None  # per task, once collected (wait, or stop)
 
     # ---- cluster ----
     def connect(self) -> list[WorkerSlot]:
@@ -143,23 +145,44 @@ class RayLauncher:
                 f"task logs in {self.log_dir}/ on each node")
 
     # ---- tasks ----
+    def _runs(self, status: Optional[str] = None) -> list:
+        """The sweep's runs, read through the driver's store when it was given one: a second
+        SQLite connection pool in this process would lose its locks when the live page reads the
+        file through connectorx (see sweeper.store.frames)."""
+        store = self.store or Store(self.db)
+        try:
+            return store.list_runs(self.sweep, status)
+        finally:
+            if store is not self.store:
+                store.close()
+
     def start(self) -> None:
         """Submit one task per run (default: every queued or running run of the sweep)."""
         self.connect()
-        ray = self._ray
         if self.run_ids is None:
-            store = Store(self.db)
-            try:
-                self.run_ids = [r.id for r in store.list_runs(self.sweep) if r.status in ("queued", "running")]
-            finally:
-                store.close()
+            self.run_ids = [r.id for r in self._runs() if r.status in ("queued", "running")]
+        self._submit(self.run_ids)
+
+    def add_runs(self) -> int:
+        """Submit a task for each run queued since start() (adaptive seeds add them while the sweep
+        runs); a run that has a task already, finished or not, gets none: its task trains every
+        attempt of it. Returns the tasks submitted."""
+        submitted = set(self.refs.values())
+        new = [r.id for r in self._runs("queued") if r.id not in submitted]
+        self._submit(new)
+        return len(new)
+
+    def _submit(self, run_ids: list[str]) -> None:
+        if not run_ids:
+            return
+        ray = self._ray
         resources = (dict(num_gpus=self.gpus_per_run, num_cpus=1) if self.use_gpus
                      else dict(num_gpus=0, num_cpus=self.cpus_per_run))
         threads = self.slots[0].threads
         # retry_exceptions stays off: a run's own failure is recorded by the worker, never retried
         # by Ray; only a dead worker process (or node) makes Ray run the task again.
         task = ray.remote(max_retries=self.max_retries, retry_exceptions=False, **resources)(train_run_task)
-        for run_id in self.run_ids:
+        for run_id in run_ids:
             ref = task.options(name=f"golf:{self.sweep}:{run_id}").remote(
                 self.db, run_id, self.name_prefix, self.lease_s, self.poll_s, str(self.runs_dir), self.wait_s,
                 threads, self.train)
@@ -176,21 +199,31 @@ class RayLauncher:
         return len(self._pending())
 
     def wait(self) -> list[int]:
-        """Wait for every task; 0 per task that returned, 1 per task that Ray gave up on (its
-        error is logged and kept in `results`). Disconnects from the cluster afterwards."""
+        """Wait for every task; 0 per task that returned, 1 per task that Ray gave up on or that
+        stop() cancelled (its error is logged and kept in `results`). Disconnects afterwards."""
+        if self._codes is None:  # stop() collects them before it disconnects
+            try:
+                self._codes = self._collect()
+            finally:
+                self.close()
+        return self._codes
+
+    def _collect(self, ended_only: bool = False) -> list[int]:
+        """0 or 1 per task as wait() says; `ended_only`: a task still going counts as 1, unwaited."""
         ray = self._ray
+        going = set(self._pending()) if ended_only else set()
         codes = []
-        try:
-            for ref, run_id in self.refs.items():
-                try:
-                    self.results[run_id] = ray.get(ref)
-                    codes.append(0)
-                except ray.exceptions.RayError as exc:
-                    self.results[run_id] = exc
-                    log.error("Ray task of run %s ended with %s", run_id, exc)
-                    codes.append(1)
-        finally:
-            self.close()
+        for ref, run_id in self.refs.items():
+            if ref in going:
+                codes.append(1)
+                continue
+            try:
+                self.results[run_id] = ray.get(ref)
+                codes.append(0)
+            except ray.exceptions.RayError as exc:
+                self.results[run_id] = exc
+                log.error("Ray task of run %s ended with %s", run_id, exc)
+                codes.append(1)
         return codes
 
     def stop(self, timeout_s: float = 60.0) -> int:
@@ -214,7 +247,10 @@ class RayLauncher:
             return store.release_worker_runs(reason="launcher stopped", name_prefix=self.name_prefix)
         finally:
             store.close()
-            self.close()
+            try:  # every task has ended: what each ended with, for a wait() after the disconnect
+                self._codes = self._collect(ended_only=True)
+            finally:
+                self.close()
 
     def close(self) -> None:
         """Disconnect; a local cluster started by connect() goes down with it."""

@@ -40,6 +40,10 @@ class Launcher(Protocol):
     def start(self) -> None:
         """Start training."""
 
+    def add_runs(self) -> int:
+        """Train the runs queued since start() too (adaptive seeds add them while the sweep runs);
+        returns how many were handed to workers here (0 where workers claim from the queue)."""
+
     def alive(self) -> int:
         """How many workers (or tasks) have not ended yet."""
 
@@ -106,10 +110,14 @@ def plan_sweep(store: Store, spec: Spec, expansion: Expansion, spec_text: str, b
 
 
 def enqueue(store: Store, plan: SweepPlan) -> int:
-    """Record the sweep (spec text, threshold, baseline) and queue its runs; returns runs added."""
+    """Record the sweep (spec text, threshold, baseline, adaptive design) and queue its runs;
+    returns runs added."""
     threshold = plan.expansion.threshold
+    # "null": fixed seeds (a resumed sweep that was adaptive before is not any more)
+    design = plan.seeds_policy.design_json() if plan.seeds_policy is not None else "null"
     store.ensure_sweep(plan.name, plan.spec_text, threshold.metric if threshold else None,
-                       threshold.value if threshold else None, baseline=plan.expansion.baseline)
+                       threshold.value if threshold else None, baseline=plan.expansion.baseline,
+                       adaptive_design=design)
     return store.enqueue_many(plan.name, [dict(variant=p.variant, seed=p.seed, key=p.key, config=p.config.to_dict())
                                           for p in plan.plans])
 
@@ -128,7 +136,7 @@ def open_launcher(kind: str, store: Store, plan: SweepPlan, workers: Optional[in
     if kind == "ray":
         from sweeper.run.ray_launcher import RayLauncher
         launcher: Launcher = RayLauncher(db_url, plan.name, address=ray_address, gpus_per_run=plan.gpus_per_run,
-                                         lease_s=lease_s, train=train)
+                                         lease_s=lease_s, train=train, store=store)
     elif kind == "local":
         launcher = LocalLauncher(db_url, plan_slots(workers, plan.gpus_per_run, cores=cores, threads=threads),
                                  plan.name, lease_s=lease_s, log_dir=confined(LOG_ROOT, plan.name), train=train,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sweeper.errors import StoreError
 from sweeper.store.engine import Database
 from sweeper.store.records import _LIVE_RUN_FIELDS, LiveRun, RunRecord
-from sweeper.store.schema import EVAL_COLUMNS, attempts_t, evals_t, runs_t
+from sweeper.store.schema import EVAL_COLUMNS, FINAL_COLUMNS, attempts_t, evals_t, runs_t
 
 
 class ProgressOps:
@@ -28,6 +28,16 @@ class ProgressOps:
         for name, status, n in rows:
             out.setdefault(name, {})[status] = n
         return out
+
+    def run_outcomes(self, sweep: str, metric: str) -> list[tuple[str, Optional[int], str, Optional[float]]]:
+        """(variant, seed, status, final `metric`) of every run of a sweep: what adaptive seeds
+        decide from, polled every second while the sweep runs, so four columns and no config."""
+        if metric not in FINAL_COLUMNS:
+            raise StoreError(f"run_outcomes: {metric!r} is not a final metric (expected one of {', '.join(FINAL_COLUMNS)})")
+        with self.db.read(f"read the outcomes of {sweep!r}") as conn:
+            rows = conn.execute(select(runs_t.c.variant, runs_t.c.seed, runs_t.c.status, runs_t.c[metric])
+                                .where(runs_t.c.sweep == sweep)).all()
+        return [tuple(r) for r in rows]
 
     def running_devices(self, host: str) -> list[str]:
         """The device of every run now running on `host` (e.g. 'cpu x2'): what its workers hold."""

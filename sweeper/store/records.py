@@ -21,6 +21,7 @@ class SweepRecord:
     threshold_value: Optional[float]
     created_at: str
     baseline: Optional[str] = None
+    adaptive_design: Optional[str] = None  # JSON (sweeper.report.seed_states); "null": fixed seeds
 
     @property
     def threshold(self):

@@ -15,7 +15,8 @@ from sqlalchemy import (Boolean, Column, Float, ForeignKey, Index, Integer, Meta
 # 4: sweeps.baseline, runs.step_budget; run_summary gains ttt_s, reached, steps_to_threshold, step_budget.
 # 5: runs.submission_bytes (a final column), runs.extra_finals (JSON: named final evals, code bytes,
 #    stop reason, ...), evals.extra (JSON: an imported log line's fields with no column).
-SCHEMA_VERSION = 5
+# 6: sweeps.adaptive_design (JSON: the adaptive-seeds design a sweep decides by, so the report replays it).
+SCHEMA_VERSION = 6
 DEFAULT_MAX_ATTEMPTS = 3
 
 FINAL_COLUMNS = ("steps", "train_time_s", "step_avg_ms", "num_params", "peak_memory_mib", "val_loss",
@@ -40,6 +41,9 @@ sweeps_t = Table(
     Column("threshold_value", Float),
     Column("created_at", String(40), nullable=False),
     Column("baseline", String(200)),  # the variant the report compares against (spec's or first)
+    # JSON: the adaptive-seeds design golf sweep decided by (sweeper.report.seed_states), `null` for
+    # fixed seeds; NULL where nothing was recorded (imports, sweeps from before schema 6)
+    Column("adaptive_design", Text),
 )
 
 runs_t = Table(

@@ -8,7 +8,7 @@ and raises `StoreError` for any database error. The methods live by topic:
     queue.py     enqueue_many, claim, heartbeat, finish_run, fail_attempt, release,
                  release_worker_runs, requeue_expired, cancel, retry
     imports.py   upsert_imported_run
-    progress.py  status_counts, live_runs, run_detail
+    progress.py  status_counts, live_runs, run_outcomes, run_detail
     frames.py    runs_frame, curves_frame
 
 Writes on SQLite take the write lock up front (BEGIN IMMEDIATE) and transient lock/serialization
@@ -54,17 +54,20 @@ class Store(QueueOps, ImportOps, ProgressOps, FrameOps):
     # ---- sweeps ----
     @retry_transient
     def ensure_sweep(self, name: str, spec_text: Optional[str] = None, threshold_metric: Optional[str] = None,
-                     threshold_value: Optional[float] = None, baseline: Optional[str] = None) -> SweepRecord:
-        """Create the sweep if missing; fill in spec/threshold/baseline when given. Returns the stored record."""
+                     threshold_value: Optional[float] = None, baseline: Optional[str] = None,
+                     adaptive_design: Optional[str] = None) -> SweepRecord:
+        """Create the sweep if missing; fill in spec/threshold/baseline/adaptive design (JSON) when
+        given. Returns the stored record."""
         with self.db.write(f"create sweep {name!r}") as conn:
             row = conn.execute(select(sweeps_t).where(sweeps_t.c.name == name)).first()
             if row is None:
                 conn.execute(insert(sweeps_t).values(name=name, spec_text=spec_text, threshold_metric=threshold_metric,
                                                      threshold_value=threshold_value, baseline=baseline,
-                                                     created_at=utc_now()))
+                                                     adaptive_design=adaptive_design, created_at=utc_now()))
             else:
                 changes = {k: v for k, v in (("spec_text", spec_text), ("threshold_metric", threshold_metric),
-                                             ("threshold_value", threshold_value), ("baseline", baseline))
+                                             ("threshold_value", threshold_value), ("baseline", baseline),
+                                             ("adaptive_design", adaptive_design))
                            if v is not None}
                 if changes:
                     conn.execute(update(sweeps_t).where(sweeps_t.c.name == name).values(**changes))

@@ -43,13 +43,15 @@ LABELS = {
     "rule_p_value": ("p (rule)", "the record rule's test"),
     "verdict": ("verdict", "the record rule's verdict"),
     "rank_key": ("ranked by", "the ranking key"),
+    "seeds_state": ("seeds", "adaptive seeds: running, better, worse, futile or out of seeds vs the baseline"),
+    "seeds_note": ("seeds: last look", "seeds looked at, effect, p against the look's nominal p, conditional power"),
 }
 # Internal or folded into another cell (a p-value's note becomes its "n/a (why)").
 HIDDEN = {"reached_frac", *table_view.P_NOTES.values()}
 # The columns shown at first are those a terminal this wide would show (by the report's own
 # priority: TTT, final metric, p-values, verdict first); the others are one click away.
 MAIN_WIDTH = 170
-TEXT_COLUMNS = {"variant", "test", "final_test", "verdict", "rank_key", "adjust"}
+TEXT_COLUMNS = {"variant", "test", "final_test", "verdict", "rank_key", "adjust", "seeds_state", "seeds_note"}
 
 
 def _raw(v):
