@@ -16,7 +16,7 @@ def report_command(
     sweep: Annotated[str, typer.Argument(help="Sweep name.")],
     threshold: Annotated[Optional[str], typer.Option(help="METRIC=VALUE, or VALUE on --metric (default: the sweep's).")] = None,
     metric: Annotated[Optional[str], typer.Option(help="val_loss|val_bpb|ppm_val_loss|ppm_val_bpb (default: the sweep's threshold metric).")] = None,
-    by: Annotated[str, typer.Option(help="Rank by time|steps|final.")] = "time",
+    by: Annotated[Optional[str], typer.Option(help="Rank by time|steps|final (default: time; final when the sweep has no threshold).")] = None,
     baseline: Annotated[Optional[str], typer.Option(help="Baseline variant (default: the sweep's, else the first).")] = None,
     adjust: Annotated[str, typer.Option(help="p-value adjustment for the table's comparisons: holm|bh|none.")] = "holm",
     final: Annotated[Optional[str], typer.Option(help="Final metric: raw|quant (default: quant round-trip where every run has it).")] = None,
@@ -37,7 +37,7 @@ def report_command(
 
     if metric is not None and metric not in THRESHOLD_METRICS:
         fail(f"--metric must be one of {', '.join(THRESHOLD_METRICS)}, got {metric!r}")
-    if by not in ("time", "steps", "final"):
+    if by not in (None, "time", "steps", "final"):
         fail(f"--by must be time, steps or final, got {by!r}")
     if fmt not in ("table", "csv", "json", "markdown"):
         fail(f"--format must be table, csv, json or markdown, got {fmt!r}")
@@ -51,7 +51,14 @@ def report_command(
         if metric is not None and metric != chosen.metric:
             fail(f"--metric {metric} and --threshold {threshold} name different metrics")
     elif res.threshold is None:
-        fail(f"sweep {sweep!r} has no stored threshold: pass --threshold METRIC=VALUE (--save keeps it)")
+        if by not in (None, "final"):
+            fail(f"--by {by} ranks by time-to-threshold and sweep {sweep!r} has no stored threshold: "
+                 "pass --threshold METRIC=VALUE (--save keeps it)")
+        # Every run "reaches" an infinite threshold at once: the ranking is by final metric alone.
+        chosen, by = Threshold(metric or res.metric, float("inf")), "final"
+        err_console.print(f"note: sweep {escape(sweep)} has no threshold, so it is ranked by its final {chosen.metric}; "
+                          "--threshold METRIC=VALUE ranks by time-to-threshold (--save keeps it)",
+                          highlight=False, soft_wrap=True)
     elif metric not in (None, res.threshold.metric):
         fail(f"--metric {metric}: the sweep's threshold is {res.threshold}; pass --threshold {metric}=VALUE")
     else:
@@ -60,7 +67,7 @@ def report_command(
         from sweeper.store import Store
         Store(db).ensure_sweep(sweep, threshold_metric=chosen.metric, threshold_value=chosen.value)
         err_console.print(f"saved threshold {chosen} for sweep {sweep}", highlight=False)
-    summary = res.report(chosen, baseline=baseline, by=by, adjust=adjust, final=final)
+    summary = res.report(chosen, baseline=baseline, by=by or "time", adjust=adjust, final=final)
     if rule is not None:
         from sweeper.report.analysis import apply_rule
         if rule not in ("speedrun", "golf"):
@@ -70,7 +77,8 @@ def report_command(
         summary = apply_rule(summary, res.runs, res.curves, rule, target=target, alpha=alpha, margin=margin)
     if plot is not None:
         from sweeper.report.plots import plot_curves
-        plot_curves(res.curves, plot, chosen, summary)
+        finite = chosen.value != float("inf")  # no threshold: curves alone, without the Kaplan-Meier panel
+        plot_curves(res.curves, plot, chosen if finite else None, summary, metric=chosen.metric)
         (console if fmt == "table" else err_console).print(f"wrote {plot}", highlight=False, soft_wrap=True)
     title = report_view.ranking_title(sweep, chosen, summary)
     if html is not None:

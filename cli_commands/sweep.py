@@ -164,9 +164,9 @@ def _print_ranking(store, sweep: str) -> None:
     res = load(sweep, store)
     if res.runs["val_loss"].notna().sum() == 0:
         return
-    if res.threshold is None:
-        summary, title = res.report(threshold=float("inf"), by="final"), f"{sweep}: final val_loss"
-    else:
-        summary = res.report()
-        title = report_view.ranking_title(sweep, res.threshold, summary)
+    from sweeper.threshold import Threshold
+
+    chosen = res.threshold or Threshold(res.metric, float("inf"))  # none: ranked by final metric
+    summary = res.report(chosen, by="time" if res.threshold else "final")
+    title = report_view.ranking_title(sweep, chosen, summary)
     console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))

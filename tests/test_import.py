@@ -168,3 +168,21 @@ def test_report_copes_with_step_only_and_diverged_imports(tmp_path):
         report = golf("report", "old", "--threshold", "2.5", "--by", by, "--db", db)
         assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
         assert "wide" in report.stdout and "nan" in report.stdout
+
+
+def test_report_without_threshold_ranks_by_final_metric(tmp_path):
+    """An imported collection has no threshold: `golf report` ranks it by final val_loss (and says so)
+    instead of refusing; time-to-threshold rankings still ask for one."""
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    assert golf("import", str(VE / "t-test-results.md"), "--sweep", "tt", "--db", db).returncode == 0
+    report = golf("report", "tt", "--db", db, "--format", "json", "--plot", str(tmp_path / "c.png"))
+    assert report.returncode == 0, report.stderr
+    assert "has no threshold, so it is ranked by its final val_loss" in report.stderr
+    rows = json.loads(report.stdout)
+    assert [r["rank_key"] for r in rows] == ["final_mean", "final_mean"]
+    means = [r["final_mean"] for r in rows]
+    assert means == sorted(means) and (tmp_path / "c.png").stat().st_size > 10_000
+    table = golf("report", "tt", "--db", db)
+    assert "tt: ranked by final val_loss (no threshold)" in table.stdout
+    refused = golf("report", "tt", "--db", db, "--by", "steps")
+    assert refused.returncode == 2 and "--by steps ranks by time-to-threshold" in refused.stderr

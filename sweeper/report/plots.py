@@ -110,20 +110,20 @@ def _colors(order: list[str], base: str | None) -> dict[str, tuple]:
 
 
 def _limits(ax, xs: np.ndarray, ys: np.ndarray, threshold: Threshold | None) -> None:
-    """y zoomed on the approach to the threshold; x from where the data enters that window to its end."""
+    """y zoomed on the approach to the threshold (without one, to the lowest fifth of the values, where
+    the curves end); x from where the data enters that window to its end."""
     ok = ~np.isnan(ys)
     xs, ys = xs[ok], ys[ok]
     if not len(xs):
         return
-    left = float(xs.min())
-    if threshold is not None:
-        # the early loss is ~3x the final one: zoom on the approach to the threshold
-        low = float(ys.min())
-        span = max(threshold.value - low, 0.01 * abs(threshold.value))
-        top = threshold.value + 6 * span
-        ax.set_ylim(min(low, threshold.value) - 0.5 * span, top)
-        inside = xs[ys <= top]
-        left = float(inside.min()) if len(inside) else left
+    # the early loss is ~3x the final one: zoom on the approach to the threshold, or to the end
+    level = threshold.value if threshold is not None else float(np.quantile(ys, 0.2))
+    low = float(ys.min())
+    span = max(level - low, 0.01 * abs(level))
+    top = level + 6 * span
+    ax.set_ylim(min(low, level) - 0.5 * span, top)
+    inside = xs[ys <= top]
+    left = float(inside.min()) if len(inside) else float(xs.min())
     right = float(xs.max())
     ax.set_xlim(left - 0.02 * (right - left), right)
 

@@ -187,6 +187,9 @@ def ranking_title(sweep: str, threshold, summary: pd.DataFrame) -> str:
     """The ranking table's title: the sweep, its threshold and the ranking key (the notes under the
     table say how it was estimated and tested)."""
     key = summary["rank_key"].iloc[0] if len(summary) else "ttt_rmst_s"
+    if getattr(threshold, "value", None) == float("inf"):  # no threshold: a final-metric ranking
+        metric = summary["final_metric"].iloc[0] if len(summary) else threshold.metric
+        return f"{sweep}: ranked by final {metric} (no threshold)"
     if key != "final_mean" and len(summary) and not summary["reached"].any():
         key = f"final_mean (no run reached {threshold})"
     return f"{sweep}: {threshold}, ranked by {key}"
