@@ -213,13 +213,17 @@ def test_edge_case_logs_import_and_the_report_and_show_say_what_they_are(tmp_pat
     assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
     text = " ".join((report.stdout + report.stderr).split())
     assert ("warning: wide_cut.log: log ends at step 500 of 1000 without a stop line or final evaluation "
-            "(unfinished?): its time to threshold is censored at its last eval") in text
+            "(unfinished?): its curve counts up to its last eval (censored there if it never reached the threshold), "
+            "and its final val_loss is that eval's, not a finished run's") in text
     assert "warning: wide_finals.log has no eval curve (final evaluations only): left out of time to threshold" in text
     assert "wide_restart.log" not in text  # its earlier attempt is no duplicate and no warning
     results = load_results("edge", db)
     summary = results.report(3.3).set_index("variant")
     assert (summary.loc["wide", "runs"], summary.loc["base", "runs"]) == (4, 4)
     assert [w.split(":")[0] for w in results.warnings] == ["wide_cut.log", "wide_finals.log has no eval curve (final evaluations only)"]
+    by_quant = results.report(3.3, final="quant").attrs["warnings"]
+    assert by_quant[0].endswith("and it has no quant_val_loss (left out of the final comparison)")
+    assert by_quant[1].endswith("left out of time to threshold, ranked by its final quant_val_loss only")
 
     show = golf("show", restart["run_id"], "--db", db)
     assert show.returncode == 0, show.stderr

@@ -86,8 +86,8 @@ def incomplete_runs(runs: pd.DataFrame, curves: pd.DataFrame, labels: dict[str, 
         if why:
             then = (f"it has no {final} (left out of the final comparison)" if missing
                     else f"its final {final} is that eval's, not a finished run's")
-            lines.append(f"{labels.get(r['run_id'], r['run_id'])}: {why}: its time to threshold is censored at "
-                         f"its last eval, and {then}")
+            lines.append(f"{labels.get(r['run_id'], r['run_id'])}: {why}: its curve counts up to its last eval "
+                         f"(censored there if it never reached the threshold), and {then}")
         elif r["run_id"] not in with_evals:
             then = (f"and it has no {final}, so it is in no comparison (see --final)" if missing
                     else f"ranked by its final {final} only")
