@@ -5,7 +5,8 @@
 Prints: files, the files with two or more eval-looking lines (counted by a crude test that does
 not use the importer: a line with `val_loss` or `val_bpb` and a `N/M` step), how many of those
 import with a curve (a run with two or more evals), every failure and warning, the run count of
-each markdown collection, and the speed (lines/s) of parsing alone and of the whole import into a
+each markdown collection, the runs of each special shape (without a curve, finals only,
+unfinished, restarted, seed from the file name or a stand-in), and the speed (lines/s) of parsing alone and of the whole import into a
 fresh SQLite store.
 """
 from __future__ import annotations
@@ -15,12 +16,14 @@ import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sweeper.importer import import_paths, parse_file  # noqa: E402
 from sweeper.importer.walk import expand_paths  # noqa: E402
+from sweeper.importer.write import shape_counts  # noqa: E402
 from sweeper.store import Store  # noqa: E402
 
 _EVALISH = re.compile(r"(?:step:?\s*)?\b\d+/\d+\b.*\bval_(?:loss|bpb)\b")
@@ -35,12 +38,15 @@ def main() -> None:
     sources = expand_paths([args.path])
     lines_total = 0
     evalish_files, with_curves, failures, warnings, collections = [], [], [], [], []
+    shapes: Counter = Counter()
     started = time.perf_counter()
     for source in sources:
         text = source.path.read_text(encoding="utf-8", errors="replace")
         lines_total += text.count("\n") + 1
         result = parse_file(source.path)
         warnings.extend(result.issues.lines())
+        shapes.update(shape_counts(result.runs))
+        shapes["finals only (no eval row)"] += sum(1 for r in result.runs if not r.evals)
         evalish = sum(1 for line in text.splitlines() if _EVALISH.search(line) and "{" not in line)
         if result.format == "markdown":
             collections.append((source.path, len(result.runs), sum(len(r.evals) >= 2 for r in result.runs)))
@@ -64,6 +70,7 @@ def main() -> None:
     print(f"files with >= 2 eval-looking lines: {len(evalish_files)}; imported with a curve: {len(with_curves)} ({share:.1%})")
     print(f"runs: {summary.runs} (with curves {summary.runs_with_curves}); outcomes: {dict(summary.outcomes)}; "
           f"evals: {summary.evals:,}; re-import: {dict(again.outcomes)}, evals written {again.evals}")
+    print("runs by shape: " + "; ".join(f"{k} {v}" for k, v in shapes.items()))
     for path, runs, curves in collections:
         print(f"collection {path}: {runs} runs ({curves} with curves)")
     print(f"parse only: {parse_s:.2f} s = {lines_total / parse_s:,.0f} lines/s; "

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+import pandas as pd
+
 from sweeper.importer import import_paths
+from sweeper.report.notebook import load as load_results
 from sweeper.store import Store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -143,7 +146,7 @@ def test_cli_walks_a_folder_prints_warnings_and_summary_and_is_idempotent(tmp_pa
     out = [" ".join(l.split()) for l in first.stdout.splitlines()]
     assert "files read 3" in out and "runs 66 added 66" in out and "runs with curves 66 two or more evals" in out
     assert "warnings 1 in 1 file(s)" in out and "failures 1 files that gave no run" in out
-    assert "failures" in out and any("noeval.log" in l and "no eval line (expected" in l for l in out)
+    assert "failures" in out and any("noeval.log" in l and "no eval line and no final evaluation (expected" in l for l in out)
     second = golf("import", str(tmp_path / "logs"), "--sweep", "mix", "--db", db)
     assert "runs 66 unchanged 66" in [" ".join(l.split()) for l in second.stdout.splitlines()]
     only_bad = golf("import", str(logs.parent / "noeval.log"), "--sweep", "mix", "--db", db)
@@ -186,3 +189,61 @@ def test_report_without_threshold_ranks_by_final_metric(tmp_path):
     assert "tt: ranked by final val_loss (no threshold)" in table.stdout
     refused = golf("report", "tt", "--db", db, "--by", "steps")
     assert refused.returncode == 2 and "--by steps ranks by time-to-threshold" in refused.stderr
+
+
+def test_edge_case_logs_import_and_the_report_and_show_say_what_they_are(tmp_path):
+    from tests.test_logparse import golf_log
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name, text in {
+        "base_a.log": golf_log(seed=1), "base_b.log": golf_log(seed=2, offset=0.02),
+        "wide_a.log": golf_log(seed=1, offset=-0.1),
+        "wide_cut.log": golf_log(seed=3, evals=range(0, 501, 250), stop=False, finals=False, offset=-0.1),
+        "wide_finals.log": "seed:4\nstep:900/1000 train_loss:3.0 train_time:9000ms\n"
+                           "final_int8_zlib_roundtrip val_loss:1.9000 val_bpb:1.1000\n",
+        "wide_restart.log": golf_log(seed=5, evals=range(0, 501, 250), stop=False, finals=False)
+                            + "Runner interrupted due to worker preemption.\n" + golf_log(seed=5, offset=-0.12),
+        # two seedless logs of one variant (other curves) and a byte copy of one of them
+        "base_x.log": golf_log(offset=0.04), "base_y.log": golf_log(offset=0.06), "base_y_copy.log": golf_log(offset=0.06),
+    }.items():
+        (logs / name).write_text(text)
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    imported = golf("import", str(logs), "--sweep", "edge", "--db", db, "--variant-from", r"^(?P<variant>[a-z]+)_")
+    assert imported.returncode == 0, imported.stderr
+    out = [" ".join(l.split()) for l in imported.stdout.splitlines()]
+    assert "runs 9 added 8, alias 1" in out and "failures 0 files that gave no run" in out, out
+
+    store = Store(db)
+    runs = store.runs_frame("edge").set_index(store.runs_frame("edge")["import_key"].str.rsplit("/", n=1).str[-1])
+    seeds = runs["seed"].astype(int)
+    assert seeds["base_x.log"] < 0 and seeds["base_y.log"] < 0 and seeds["base_x.log"] != seeds["base_y.log"]
+    assert "base_y_copy.log" not in runs.index  # same content: an alias of base_y, not a third run
+    restart = runs.loc["wide_restart.log"]
+    assert int(restart["attempts"]) == 2 and restart["quant_val_loss"] == pytest.approx(1.98)
+    curves = store.curves_frame("edge")
+    mine = curves[curves["run_id"] == restart["run_id"]]
+    assert (mine["attempt"] == 1).sum() == 3 and mine.loc[mine["current"], "step"].tolist() == [0, 250, 500, 750, 1000]
+    assert pd.isna(runs.loc["wide_cut.log", "stopped_early"]) and json.loads(runs.loc["wide_cut.log", "config"])["unfinished"]
+    assert runs.loc["wide_finals.log", "status"] == "finished"
+
+    report = golf("report", "edge", "--threshold", "3.3", "--db", db)
+    assert report.returncode == 0 and "Traceback" not in report.stderr, report.stderr
+    text = " ".join((report.stdout + report.stderr).split())
+    assert ("warning: wide_cut.log: log ends at step 500 of 1000 without a stop line or final evaluation "
+            "(unfinished?): its curve counts up to its last eval (censored there if it never reached the threshold), "
+            "and its final val_loss is that eval's, not a finished run's") in text
+    assert "warning: wide_finals.log has no eval curve (final evaluations only): left out of time to threshold" in text
+    assert "wide_restart.log" not in text  # its earlier attempt is no duplicate and no warning
+    results = load_results("edge", db)
+    summary = results.report(3.3).set_index("variant")
+    assert (summary.loc["wide", "runs"], summary.loc["base", "runs"]) == (4, 4)
+    assert [w.split(":")[0] for w in results.warnings] == ["wide_cut.log", "wide_finals.log has no eval curve (final evaluations only)"]
+    by_quant = results.report(3.3, final="quant").attrs["warnings"]
+    assert by_quant[0].endswith("and it has no quant_val_loss (left out of the final comparison)")
+    assert by_quant[1].endswith("left out of time to threshold, ranked by its final quant_val_loss only")
+
+    show = golf("show", restart["run_id"], "--db", db)
+    assert show.returncode == 0, show.stderr
+    shown = " ".join(show.stdout.split())
+    assert "interrupted" in shown and "the log starts over at line" in shown and "attempts 2" in shown

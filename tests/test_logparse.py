@@ -128,7 +128,8 @@ def test_log_cut_mid_line_reports_line_and_keeps_earlier_evals():
                                      "(no step_avg, train_time, val_bpb): 'step:13780/20000 val_loss:2.06')"]
     run = result.runs[0]
     assert run.final["steps"] < 13780 and "quant_val_bpb" not in run.final
-    assert run.final["stopped_early"] is False
+    # cut before its stop line: not "stopped early: False" (a finished run), but marked unfinished
+    assert "stopped_early" not in run.final and run.log.unfinished.startswith("log ends at step 13750 of 20000")
 
 
 def test_file_without_evals_is_an_error_for_that_file():
@@ -222,7 +223,7 @@ def test_no_time_anywhere_keeps_the_step_curve():
     text = "".join(f"{s}/300 val_loss: {4 - s / 100:.4f} val_bpb: 2.0\n" for s in range(0, 301, 100))
     run = parse_text(text, "steps.log").runs[0]
     assert [e["train_time_s"] for e in run.evals] == [None] * 4 and "train_time_s" not in run.final
-    assert run.log.notes == ["no wall clock in the log: the curve has steps only (rank it by steps)"]
+    assert run.log.notes[0] == "no wall clock in the log: the curve has steps only (rank it by steps)"
 
 
 def test_eval_lines_without_step_avg_and_params_with_comment_give_no_warnings():
@@ -323,7 +324,7 @@ def test_after_the_quantized_artifact_the_last_named_eval_is_scored_and_the_tota
     final, extra = run.final, run.log.extra_finals
     # The sliding-window eval before the artifact is of the float model: kept, but not the score.
     assert (final["quant_val_loss"], final["quant_val_bpb"]) == (1.97012345, 1.17012345)
-    assert run.log.notes[-1] == "quant_val_loss/quant_val_bpb from the last quantized eval: 'final_int6_sliding_window_exact'"
+    assert "quant_val_loss/quant_val_bpb from the last quantized eval: 'final_int6_sliding_window_exact'" in run.log.notes
     assert extra["final_sliding_window_float.val_bpb"] == 1.19
     assert (final["artifact_bytes"], final["submission_bytes"], extra["raw_submission_bytes"]) == (15_000_000, 15_060_000, 90_060_000)
 
@@ -399,3 +400,89 @@ def test_raw_total_is_not_taken_for_the_submission_and_a_cpu_dry_run_has_no_memo
     run = result.runs[0]
     assert run.log.extra_finals["raw_submission_bytes"] == 87_055_000
     assert "submission_bytes" not in run.final and "peak_memory_mib" not in run.final
+
+
+# ---- importer edge cases found on the real record logs (3rd session) ----
+
+def golf_log(seed=None, evals=range(0, 1001, 250), budget=1000, stop=True, finals=True, offset=0.0) -> str:
+    """A synthetic parameter-golf trainer log: header, step evals, stop line, named finals."""
+    head = "logs/run.txt\nmodel_params:4000\n" + (f"seed:{seed}\n" if seed is not None else "") + "warmup_step:1/2\n"
+    body = "".join(f"step:{s}/{budget} val_loss:{4 - s / 500 + offset:.4f} val_bpb:{2.4 - s / 800 + offset:.4f} "
+                   f"train_time:{s * 10}ms step_avg:10.00ms\n" for s in evals)
+    last = max(evals)
+    tail = f"stopping_early: wallclock_cap train_time:{last * 10}ms step:{last}/{budget}\n" if stop else ""
+    if finals:
+        tail += f"final_int8_zlib_roundtrip val_loss:{2.1 + offset:.4f} val_bpb:{1.3 + offset:.4f} eval_time:900ms\n"
+    return head + body + tail
+
+
+def test_final_evaluations_without_a_step_eval_are_a_run_without_a_curve():
+    train = "".join(f"step:{s}/2000 train_loss:3.0 train_time:{s * 50}ms\n" for s in (1, 500, 1200))
+    text = ("seed:5\n" + train + "final_int8_ttt_lora val_loss:2.3000 val_bpb:1.3600 eval_time:2000ms\n"
+            "final_sliding_window val_loss:2.2000 val_bpb:1.3000 stride:64\n")
+    result = parse_text(text, "ttt.log")
+    assert result.error is None and not result.issues
+    run = result.runs[0]
+    assert run.evals == [] and run.seed == 5
+    assert (run.final["quant_val_loss"], run.final["quant_val_bpb"]) == (2.3, 1.36)
+    assert (run.final["steps"], run.final["train_time_s"]) == (1200, 60.0)  # the last timed training line
+    assert "val_loss" not in run.final and "stopped_early" not in run.final
+    assert run.log.notes[0] == "no step eval in the log: final evaluations only, no curve (left out of time to threshold)"
+    assert run.log.extra_finals["final_sliding_window.val_bpb"] == 1.3
+
+
+@pytest.mark.parametrize("text, cause", [
+    ("".join(f"step:{s}/200 train_loss:3.0 train_time:{s}ms\n" for s in (1, 100, 200)) + "val_progress:5/600\n",
+     "its step lines end at step 200 (training only: cut before its first evaluation?)"),
+    ("W0419 torchrun banner\nTraceback (most recent call last):\n  File \"x.py\", line 1\nChildFailedError: \n",
+     "it has a Python traceback at line 2"),
+    ("# Summary\nval_bpb (pre-quant): 1.50\n", "it has no step line at all"),
+])
+def test_a_log_with_neither_step_evals_nor_final_evaluations_fails_naming_its_cause(text, cause):
+    result = parse_text(text, "x.log")
+    assert result.runs == [] and result.error.startswith("x.log: no eval line and no final evaluation (expected")
+    assert result.error.endswith("; " + cause)
+
+
+def test_a_log_that_simply_ends_is_marked_unfinished_not_stopped_early():
+    cut = parse_text(golf_log(seed=1, evals=range(0, 401, 200), stop=False, finals=False)
+                     + "step:500/1000 train_loss:2.9 train_time:5000ms\n", "cut.log").runs[0]
+    assert [e["step"] for e in cut.evals] == [0, 200, 400] and cut.final["steps"] == 400
+    assert cut.log.unfinished == "log ends at step 500 of 1000 without a stop line or final evaluation (unfinished?)"
+    assert cut.log.unfinished in cut.log.notes and "stopped_early" not in cut.final
+    # Not unfinished: a stop line, a final evaluation, or the last step at the budget.
+    for text in (golf_log(seed=1, evals=range(0, 401, 200), finals=False),
+                 golf_log(seed=1, evals=range(0, 401, 200), stop=False),
+                 golf_log(seed=1, stop=False, finals=False)):
+        run = parse_text(text, "done.log").runs[0]
+        assert run.log.unfinished is None and run.final["stopped_early"] in (True, False)
+
+
+def test_a_restarted_log_keeps_its_last_attempt_as_the_run_and_the_earlier_one_as_interrupted():
+    first = golf_log(seed=3, evals=range(0, 501, 250), stop=False, finals=False, offset=0.5)
+    text = first + "Runner interrupted due to worker preemption.\n" + golf_log(seed=3)
+    run = parse_text(text, "pre.log").runs[0]
+    restart_line = len(first.splitlines()) + 1 + 5  # the preemption line, 4 header lines, then step 0
+    assert [e["step"] for e in run.evals] == [0, 250, 500, 750, 1000]
+    assert run.evals[0]["val_loss"] == 4.0 and run.final["quant_val_loss"] == 2.1 and run.seed == 3
+    assert [(e["attempt"], e["step"], e["val_loss"]) for e in run.log.earlier_evals] == [(1, 0, 4.5), (1, 250, 4.0), (1, 500, 3.5)]
+    why = (f"the log starts over at line {restart_line} (step 0 after step 500): a restarted job; "
+           "the attempt ends with 'Runner interrupted due to worker preemption.'")
+    assert run.log.attempts == [{"attempt": 1, "outcome": "interrupted", "error": why},
+                                {"attempt": 2, "outcome": "finished", "error": None}]
+    assert f"attempt 1 of 2 (lines 1-{restart_line - 5}, to step 500, 3 evals) kept as an interrupted attempt: {why}" in run.log.notes
+    assert [(e["attempt"], e["step"]) for e in run.log.stored_evals()][2:4] == [(1, 500), (2, 0)]
+    # The step counter going back without the header again (a stray line) is no restart.
+    stray = parse_text(golf_log(seed=3) + "step:5/1000 train_loss:3.0 train_time:50ms\n", "stray.log").runs[0]
+    assert stray.log.attempts == [] and len(stray.evals) == 5
+
+
+def test_seedless_logs_take_the_seed_from_the_file_name_or_a_distinct_negative_stand_in():
+    text = golf_log()
+    assert parse_text(text, "/logs/train_seed42.log").runs[0].seed == 42
+    named = parse_text(text, "/logs/wide_s7.log").runs[0]
+    assert named.seed == 7 and "no seed line in the log: seed 7 taken from the file name" in named.log.notes
+    a, again, b = (parse_text(text, p).runs[0] for p in ("/logs/a/train.log", "/logs/a/train.log", "/logs/b/train.log"))
+    assert a.seed < 0 and b.seed < 0 and a.seed == again.seed and a.seed != b.seed
+    assert f"stored as seed {a.seed} (a stand-in derived from the file path" in a.log.notes[-1]
+    assert parse_text(golf_log(seed=0), "/logs/train_s7.log").runs[0].seed == 0  # the log's own seed line wins

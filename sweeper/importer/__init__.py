@@ -1,8 +1,9 @@
 """`golf import`: existing modded-nanogpt / parameter-golf logs and markdown collections.
 
 Modules: fields (a line's key:value fields), runlog (one run's lines -> curve and finals), finals
-(step-less summary lines), sniff (collection or log; the dumped script skipped), markdown
-(sections), walk (which files), logs (one file -> runs), write (runs -> the store, summary).
+(step-less summary lines), attempts (a restarted job's attempts in one log), seeds (the seed of a
+log without one), sniff (collection or log; the dumped script skipped), markdown (sections), walk
+(which files), logs (one file -> runs), write (runs -> the store, summary).
 Parsing is pure (text -> ParsedRun); only `import_paths` writes, through the store's public API.
 """
 

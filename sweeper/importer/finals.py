@@ -46,6 +46,7 @@ class Finals:
     seed: Optional[int] = None
     stop_time_point: Optional[tuple[int, float]] = None  # (step, seconds) from the stop line
     scored_from: Optional[str] = None
+    named_evals: int = 0  # named final evaluations read (`final_int8_zlib_roundtrip val_loss:...`)
 
 
 def eval_name(lf: LineFields) -> str:
@@ -153,6 +154,7 @@ def _read_mlx_size(lf: LineFields, line: str, finals: Finals) -> bool:
 
 def _read_named_eval(lf: LineFields, finals: Finals) -> None:
     name = eval_name(lf)
+    finals.named_evals += 1
     values = {}
     for metric in _METRICS:
         if metric in lf.fields:

@@ -18,6 +18,7 @@ from sweeper.importer.fields import INT64_MAX
 from sweeper.importer.issues import FileIssues
 from sweeper.importer.markdown import REPEATED, split_sections, variant_seed_from_header
 from sweeper.importer.runlog import RunLog, read_run
+from sweeper.importer.seeds import seed_for_seedless_log
 from sweeper.importer.sniff import code_dump_end, sniff_format
 
 FORMATS = ("auto", "modded", "golf", "markdown")
@@ -50,7 +51,10 @@ class ParsedRun:
     def content_hash(self) -> str:
         """A hash of what was read (curve, finals), not of the bytes: the same run logged with
         other noise lines, CRLF endings or under another name is the same run."""
-        body = json.dumps([self.log.evals, self.log.final, self.log.extra_finals], sort_keys=True, default=str)
+        parts = [self.log.evals, self.log.final, self.log.extra_finals]
+        if self.log.attempts:  # a restarted log: its earlier attempts are part of what was read
+            parts.append(self.log.earlier_evals)
+        body = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -115,13 +119,14 @@ def _parse_single_log(lines: list[str], path: str, variant_from: Optional[str], 
                       result: FileResult) -> None:
     start = code_dump_end(lines)
     log = read_run(lines[start:], start + 1, result.issues, unterminated)
-    if not log.evals:
+    if not log.evals and not log.has_final_eval:
         result.has_eval_lines = len(result.issues) > 0
-        result.error = (f"{path}: no eval line (expected 'step:N/M val_loss:X ...' or 'N/M val_loss: X ...')"
+        result.error = (f"{path}: no eval line and no final evaluation (expected 'step:N/M val_loss:X ...', "
+                        f"'N/M val_loss: X ...' or '<name> val_loss:X val_bpb:Y'){_what_it_holds(log)}"
                         if not result.issues else f"{path}: no readable eval line; {result.issues.lines()[0]}")
         return
     result.has_eval_lines = True
-    variant, seed = Path(path).stem, (log.seed if log.seed is not None else 0)
+    variant, seed = Path(path).stem, log.seed
     if variant_from:
         m = re.search(variant_from, Path(path).name)
         if m is None:
@@ -134,9 +139,20 @@ def _parse_single_log(lines: list[str], path: str, variant_from: Optional[str], 
                 result.error = f"{path}: --variant-from seed {groups['seed']!r} is not an integer within int64"
                 return
             seed = int(groups["seed"])
+    if seed is None:
+        seed = seed_for_seedless_log(path, log.notes)
     if start:
         log.notes.insert(0, f"log starts at line {start + 1}, after the trainer's dumped source")
     result.runs.append(ParsedRun(path, None, variant, seed, log))
+
+
+def _what_it_holds(log: RunLog) -> str:
+    """What a log without any evaluation does hold, so that its failure names a cause."""
+    if log.traceback_line is not None:
+        return f"; it has a Python traceback at line {log.traceback_line}"
+    if log.last_step is not None:
+        return f"; its step lines end at step {log.last_step} (training only: cut before its first evaluation?)"
+    return "; it has no step line at all"
 
 
 def parse_file(path: Path, fmt: str = "auto", header_level: int = 2,

@@ -5,7 +5,7 @@ from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
-from sweeper.importer.write import ImportSummary
+from sweeper.importer.write import RUN_SHAPES, ImportSummary
 
 
 def summary_tables(summary: ImportSummary, sweep: str) -> Group:
@@ -24,6 +24,7 @@ def summary_tables(summary: ImportSummary, sweep: str) -> Group:
         ("runs", summary.runs, ", ".join(f"{k} {o[k]}" for k in ("added", "unchanged", "grown", "replaced", "alias")
                                           if o[k]) or "none"),
         ("runs with curves", summary.runs_with_curves, "two or more evals"),
+        *[(name, count, note) for (name, _, note), count in zip(RUN_SHAPES, summary.shapes.values()) if count],
         ("evals written", summary.evals, ""),
         ("warnings", len(summary.warnings), f"in {warned_files} file(s)" if warned_files else ""),
         ("failures", len(summary.errors), "files that gave no run"),

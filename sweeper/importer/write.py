@@ -9,8 +9,25 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
 from sweeper.errors import GolfError
-from sweeper.importer.logs import FileResult, parse_file
+from sweeper.importer.logs import FileResult, ParsedRun, parse_file
 from sweeper.importer.walk import expand_paths
+
+
+# Runs that are not plain curves, by what they are (name, test, what the summary says of them).
+RUN_SHAPES = (
+    ("runs without a curve", lambda r: len(r.evals) < 2, "one eval, or final evaluations only"),
+    ("runs unfinished", lambda r: r.log.unfinished is not None, "log ends short of its budget: no stop line, no finals"),
+    ("runs restarted", lambda r: bool(r.log.attempts), "earlier attempts in the log kept as interrupted ones"),
+    ("seeds from file names", lambda r: any(n.endswith("taken from the file name") for n in r.log.notes),
+     "no seed line in the log"),
+    ("stand-in seeds", lambda r: r.seed < 0, "no seed in the log or its name: a negative seed per file"),
+)
+
+
+def shape_counts(runs: Iterable[ParsedRun]) -> dict[str, int]:
+    """How many of `runs` have each of RUN_SHAPES (every shape, zeros included)."""
+    runs = list(runs)
+    return {name: sum(1 for r in runs if test(r)) for name, test, _ in RUN_SHAPES}
 
 
 @dataclass
@@ -31,6 +48,11 @@ class ImportSummary:
     def runs_with_curves(self) -> int:
         """Runs with two or more evals: a curve rather than a point."""
         return sum(1 for f in self.files for r in f.runs if len(r.evals) >= 2)
+
+    @property
+    def shapes(self) -> dict[str, int]:
+        """Runs per RUN_SHAPES name (unfinished, restarted, without a curve, seeds not from the log)."""
+        return shape_counts(r for f in self.files for r in f.runs)
 
     @property
     def added(self) -> int:
@@ -76,9 +98,12 @@ def import_paths(store, sweep: str, paths: Iterable[str], fmt: str = "auto", hea
             config = {"import_format": result.format}
             if run.log.notes:
                 config["import_notes"] = run.log.notes
+            if run.log.unfinished:
+                config["unfinished"] = run.log.unfinished  # read by the report's warnings
             outcome, written = store.upsert_imported_run(
-                sweep, run.import_key, run.content_hash, run.variant, run.seed, run.evals, run.final,
-                run.source_path, config=config, extra_finals=run.log.extra_finals, alias_same_content=True)
+                sweep, run.import_key, run.content_hash, run.variant, run.seed, run.log.stored_evals(), run.final,
+                run.source_path, config=config, extra_finals=run.log.extra_finals, alias_same_content=True,
+                attempts=run.log.attempts)
             summary.outcomes[outcome] += 1
             summary.evals += written
     summary.seconds = time.perf_counter() - started

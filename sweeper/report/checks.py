@@ -1,12 +1,17 @@
-"""What a report must warn about before it averages runs: duplicate curves and mixed step budgets.
+"""What a report must warn about before it averages runs: duplicate curves, incomplete runs and mixed
+step budgets.
 
 - Two runs with the same curve (one log imported twice under two names) are one run: counting it
   twice halves its apparent noise. The later one is left out of the statistics and listed.
 - A variant whose runs had different step budgets (5,820 vs 5,960 planned steps) pools runs of two
   schedules: their warm-down starts at different times, and "reached k/n" depends on the budget.
+- An imported log that simply ends (killed mid-training) has a curve but no final result, and one
+  with final evaluations only has no curve: both are kept, and the report says how it used them.
 """
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 
@@ -65,10 +70,39 @@ def mixed_budgets(runs: pd.DataFrame) -> dict[str, dict[int, int]]:
     return out
 
 
-def warnings_for(duplicates: pd.DataFrame, budgets: dict[str, dict[int, int]], labels: dict[str, str]) -> list[str]:
-    """The report's warning lines, one per duplicate and per variant with mixed budgets."""
+def incomplete_runs(runs: pd.DataFrame, curves: pd.DataFrame, labels: dict[str, str],
+                    final_column: str | None = None) -> list[str]:
+    """Warning lines for finished runs that are not whole results: an imported log that ends short of
+    its budget without a stop line or final evaluation (config 'unfinished', set by the importer),
+    and a run without any eval (an imported log with final evaluations only). `final_column`: the
+    final metric the report compares, to say whether a run without evals is in that comparison."""
+    lines = []
+    with_evals = set(curves["run_id"][curves["current"].to_numpy(bool)]) if len(curves) else set()
+    for r in runs.to_dict("records"):
+        config = r.get("config")
+        why = json.loads(config).get("unfinished") if isinstance(config, str) and "unfinished" in config else None
+        final = final_column or "metric"
+        missing = final_column is not None and pd.isna(r.get(final_column))
+        if why:
+            then = (f"it has no {final} (left out of the final comparison)" if missing
+                    else f"its final {final} is that eval's, not a finished run's")
+            lines.append(f"{labels.get(r['run_id'], r['run_id'])}: {why}: its curve counts up to its last eval "
+                         f"(censored there if it never reached the threshold), and {then}")
+        elif r["run_id"] not in with_evals:
+            then = (f"and it has no {final}, so it is in no comparison (see --final)" if missing
+                    else f"ranked by its final {final} only")
+            lines.append(f"{labels.get(r['run_id'], r['run_id'])} has no eval curve (final evaluations only): "
+                         f"left out of time to threshold, {then}")
+    return lines
+
+
+def warnings_for(duplicates: pd.DataFrame, budgets: dict[str, dict[int, int]], labels: dict[str, str],
+                 incomplete: list[str] = ()) -> list[str]:
+    """The report's warning lines: one per duplicate, per incomplete run (`incomplete_runs`) and per
+    variant with mixed budgets."""
     lines = [f"{labels.get(d, d)} has the same curve as {labels.get(k, k)}: counted once (left out of the statistics)"
              for d, k in zip(duplicates["run_id"], duplicates["duplicate_of"])]
+    lines.extend(incomplete)
     for variant, counts in budgets.items():
         parts = ", ".join(f"{b:,} ({n} run{'s' if n > 1 else ''})" for b, n in counts.items())
         lines.append(f"variant {variant!r} pools runs with different step budgets: {parts}")

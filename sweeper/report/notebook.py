@@ -55,10 +55,14 @@ class Results:
 
     @property
     def warnings(self) -> list[str]:
-        """What the report warns about: duplicate curves, variants pooling different step budgets."""
+        """What the report warns about: duplicate curves, incomplete runs (unfinished logs, no curve),
+        variants pooling different step budgets."""
         dups = self.duplicates
-        kept = self.runs[(self.runs["status"] == "finished") & ~self.runs["run_id"].isin(dups["run_id"])]
-        return checks.warnings_for(dups, checks.mixed_budgets(kept), checks.run_labels(self.runs))
+        finished = self.runs[self.runs["status"] == "finished"]
+        kept = finished[~finished["run_id"].isin(dups["run_id"])]
+        labels = checks.run_labels(self.runs)
+        return checks.warnings_for(dups, checks.mixed_budgets(kept), labels,
+                                   checks.incomplete_runs(finished, self.curves, labels))
 
     def report(self, threshold: Threshold | float | None = None, metric: str | None = None, **kw) -> pd.DataFrame:
         """Per-variant statistics (sweeper.report.summary.summarize). threshold: a Threshold, or a value

@@ -98,9 +98,10 @@ def summarize(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold | f
     cur = curves[curves["current"].to_numpy(bool)]
     dups = checks.duplicate_curves(finished, cur)
     labels = checks.run_labels(finished)
-    warnings = checks.warnings_for(dups, checks.mixed_budgets(finished[~finished["run_id"].isin(dups["run_id"])]), labels)
     used = finished[~finished["run_id"].isin(dups["run_id"])]
     fcol = final_metric_column(used, threshold.metric, final)
+    warnings = checks.warnings_for(dups, checks.mixed_budgets(used), labels,
+                                   checks.incomplete_runs(finished, cur, labels, fcol))
 
     by_time, by_step = (_Crossings(cur, used, threshold, x) for x in ("train_time_s", "step"))
     horizon, horizon_variant = common_horizon(by_time.followup_by_variant())

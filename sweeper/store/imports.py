@@ -3,7 +3,9 @@
 An imported run has source='import' and status 'finished' when the log has final metrics or at
 least one eval, else 'failed' (its error says the log had no results). Re-importing a changed
 log (new content hash) replaces the run's curve, or extends it when the stored curve is a prefix
-of the new one (a live log imported again); an unchanged one is left alone.
+of the new one (a live log imported again); an unchanged one is left alone. A log that holds a
+restarted job's earlier attempts stores them as golf stores its own retried runs: evals under their
+attempt number, one `attempts` row each (outcome 'interrupted'), runs.attempts = the last.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from sweeper.store.engine import Database, retry_transient, utc_now
 from sweeper.store.records import eval_row, run_id_for, step_budget
-from sweeper.store.schema import EVAL_COLUMNS, FINAL_COLUMNS, evals_t, runs_t, sweeps_t
+from sweeper.store.schema import EVAL_COLUMNS, FINAL_COLUMNS, attempts_t, evals_t, runs_t, sweeps_t
 
 
 class ImportOps:
@@ -26,16 +28,19 @@ class ImportOps:
     def upsert_imported_run(self, sweep: str, import_key: str, content_hash: str, variant: str,
                             seed: Optional[int], evals: list[dict], final: dict, source_path: str,
                             config: Optional[dict] = None, extra_finals: Optional[dict] = None,
-                            alias_same_content: bool = False) -> tuple[str, int]:
+                            alias_same_content: bool = False, attempts: Optional[list[dict]] = None) -> tuple[str, int]:
         """Store one imported run -> (outcome, evals written). Outcomes: 'unchanged' (same key and
         content), 'grown' (same key; the stored curve is a prefix of the new one, as when a live
         log is imported again: only the new evals are added), 'replaced' (same key, other content),
         'alias' (with `alias_same_content`: a new key whose content hash is already stored under
-        another key of the sweep; the key is added to that run's config 'aliases'), 'added'."""
+        another key of the sweep; the key is added to that run's config 'aliases'), 'added'.
+        `attempts`: a log that restarted holds several attempts: one row each (attempt, outcome,
+        error; the last is the run's), and each eval names its "attempt"; None for one attempt."""
         finals = {k: final.get(k) for k in FINAL_COLUMNS if final.get(k) is not None}
         status = "finished" if (finals or evals) else "failed"
         values = dict(sweep=sweep, variant=variant, seed=seed, config=json.dumps(config or {}, sort_keys=True),
-                      status=status, attempts=1, max_attempts=1, source="import", source_path=source_path,
+                      status=status, attempts=len(attempts or [1]), max_attempts=len(attempts or [1]),
+                      source="import", source_path=source_path,
                       import_key=import_key, content_hash=content_hash, finished_at=utc_now(),
                       step_budget=step_budget({**(extra_finals or {}), **(config or {})}),
                       error=None if status == "finished" else "imported log has no evals and no final metrics",
@@ -63,9 +68,9 @@ class ImportOps:
                 outcome, new_evals = "added", evals
             else:
                 run_id = row.id
-                stored = conn.execute(select(*[evals_t.c[c] for c in EVAL_COLUMNS]).where(
+                stored = conn.execute(select(evals_t.c.attempt, *[evals_t.c[c] for c in EVAL_COLUMNS]).where(
                     evals_t.c.run_id == run_id).order_by(evals_t.c.id)).all()
-                if len(stored) < len(evals) and all(tuple(old) == tuple(e.get(c) for c in EVAL_COLUMNS)
+                if len(stored) < len(evals) and all(tuple(old) == (e.get("attempt", 1), *(e.get(c) for c in EVAL_COLUMNS))
                                                     for old, e in zip(stored, evals)):
                     outcome, new_evals = "grown", evals[len(stored):]
                 else:
@@ -73,7 +78,11 @@ class ImportOps:
                     conn.execute(delete(evals_t).where(evals_t.c.run_id == run_id))
                 conn.execute(update(runs_t).where(runs_t.c.id == run_id).values(**values))
             if new_evals:
-                conn.execute(insert(evals_t), [eval_row(run_id, 1, e) for e in new_evals])
+                conn.execute(insert(evals_t), [eval_row(run_id, e.get("attempt", 1), e) for e in new_evals])
+            conn.execute(delete(attempts_t).where(attempts_t.c.run_id == run_id))
+            if attempts:
+                conn.execute(insert(attempts_t), [{**a, "run_id": run_id, "ended_at": values["finished_at"]}
+                                                  for a in attempts])
             return outcome, len(new_evals)
 
 
