@@ -146,8 +146,8 @@ def test_variant_from_regex_and_header_rules():
     assert "int64" in parse_text(text, f"/x/a-{2**64}.log", variant_from=r"(?P<variant>\w+)-(?P<seed>\d+)").error
     assert variant_seed_from_header("25 7") == ("25", 7)
     assert variant_seed_from_header("13-1") == ("13", 1)
-    assert variant_seed_from_header("Old results") == ("Old results", 0)
-    assert variant_seed_from_header(f"x {2**64}") == (f"x {2**64}", 0)
+    assert variant_seed_from_header("Old results") == ("Old results", None)
+    assert variant_seed_from_header(f"x {2**64}") == (f"x {2**64}", None)
     assert sniff_format("step:1/2 val_loss:3 train_time:1ms step_avg:1ms") == "modded"
     with pytest.raises(GolfError):
         parse_text(text, "a.log", fmt="csv")
@@ -249,7 +249,7 @@ def test_a_repeated_header_keeps_both_runs_under_distinct_keys_and_is_warned():
     text = "# Results\n\n## 22\n\n" + modded_log() + "\n## 22-1\n\n" + modded_log() + "\n## 22\n\n" + other
     result = parse_text(text, "c.md")
     assert [(r.header, r.variant, r.seed, r.evals[0]["val_loss"]) for r in result.runs] == [
-        ("22", "22", 0, 5.0), ("22-1", "22", 1, 5.0), ("22 (2)", "22", 0, 6.0)]
+        ("22", "22", 0, 5.0), ("22-1", "22", 1, 5.0), ("22 (2)", "22", 0, 6.0)]  # no 22-0: bare is seed 0
     assert len({r.import_key for r in result.runs}) == 3
     assert result.issues.lines() == ["c.md: 1 repeated header (first at line 17: '## 22' again; "
                                      "its run is imported as '22 (2)')"]
@@ -486,3 +486,22 @@ def test_seedless_logs_take_the_seed_from_the_file_name_or_a_distinct_negative_s
     assert a.seed < 0 and b.seed < 0 and a.seed == again.seed and a.seed != b.seed
     assert f"stored as seed {a.seed} (a stand-in derived from the file path" in a.log.notes[-1]
     assert parse_text(golf_log(seed=0), "/logs/train_s7.log").runs[0].seed == 0  # the log's own seed line wins
+
+
+def test_collection_headers_without_seed_or_evals_are_said(tmp_path):
+    """A bare `## b` is seed 0, but `## a` beside `## a-0` is not (it gets a negative stand-in, stable
+    across imports); a run header with nothing under it is warned about instead of vanishing."""
+    def section(name, offset):
+        return f"## {name}\n\n" + "".join(
+            f"step:{s}/100 val_loss:{4 - s / 100 + offset:.4f} train_time:{s * 100}ms step_avg:100.00ms\n"
+            for s in (0, 50, 100)) + "\n"
+    path = tmp_path / "results.md"
+    path.write_text("# Results\n\n" + section("a-0", 0.001) + section("a", 0.002) + "## a-1\n\n\n"
+                    + "## Notes\n\nprose only\n\n" + section("a-2", 0.003) + section("b", 0.004))
+    result = parse_file(path)
+    seeds = {run.header: run.seed for run in result.runs}
+    assert list(seeds) == ["a-0", "a", "a-2", "b"] and (seeds["a-0"], seeds["a-2"], seeds["b"]) == (0, 2, 0)
+    assert seeds["a"] < 0 and parse_file(path).runs[1].seed == seeds["a"]
+    assert any("stand-in" in note for note in result.runs[1].log.notes)
+    assert result.issues.lines() == [f"{path}: 1 run header without eval lines (first at line 15: "
+                                     "'## a-1' has no eval line under it: no run imported)"]

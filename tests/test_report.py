@@ -315,7 +315,7 @@ def test_fixture_crossing_times_through_store_and_cli(tmp_path):
     expected = {("16", 0): 1410.6, ("15", 0): 1422.4, ("19", 0): 1424.7, ("17", 0): 1428.2,
                 ("13", 0): 1435.6, ("18", 0): 1444.0, ("13", 1): 1428.0}
     for key, secs in expected.items():
-        assert t.loc[[key], "reached"].item(), key  # [key]: headers 22 and 22-0 are both (22, 0)
+        assert t.loc[[key], "reached"].item(), key
         assert t.loc[[key], "ttt"].item() == pytest.approx(secs, abs=0.5), key
     for v in range(2, 13):
         assert not t.loc[str(v), "reached"].any(), v

@@ -16,9 +16,9 @@ from typing import Optional
 from sweeper.errors import GolfError
 from sweeper.importer.fields import INT64_MAX
 from sweeper.importer.issues import FileIssues
-from sweeper.importer.markdown import REPEATED, split_sections, variant_seed_from_header
+from sweeper.importer.markdown import EMPTY, REPEATED, looks_like_run, split_sections, variant_seed_from_header
 from sweeper.importer.runlog import RunLog, read_run
-from sweeper.importer.seeds import seed_for_seedless_log
+from sweeper.importer.seeds import seed_for_seedless_log, stand_in_seed
 from sweeper.importer.sniff import code_dump_end, sniff_format
 
 FORMATS = ("auto", "modded", "golf", "markdown")
@@ -93,10 +93,16 @@ def parse_text(text: str, path: str, fmt: str = "auto", header_level: int = 2,
 def _parse_collection(lines: list[str], header_level: int, unterminated: bool, result: FileResult) -> None:
     sections = split_sections(lines, header_level, result.path, result.issues)
     taken: set[str] = set()
+    # `## 13` then `## 13-1` is a collection's usual way to name seeds 0 and 1; but beside a `## 22-0`
+    # a bare `## 22` is another run, not seed 0 again
+    seeded = {variant_seed_from_header(section.header) for section in sections}
     for number, section in enumerate(sections):
         last = number == len(sections) - 1
         log = read_run(section.lines, section.first_line_no, result.issues, unterminated and last)
         if not log.evals:
+            if looks_like_run(section.header) and not any(line.strip() for line in section.lines):
+                result.issues.add(EMPTY, section.header_line_no,
+                                  f"'{'#' * header_level} {section.header}' has no eval line under it: no run imported")
             continue
         variant, seed = variant_seed_from_header(section.header)
         # The header is the run's import key within the file: a second section of the same name
@@ -109,6 +115,12 @@ def _parse_collection(lines: list[str], header_level: int, unterminated: bool, r
             result.issues.add(REPEATED, section.header_line_no,
                               f"'{'#' * header_level} {section.header}' again; its run is imported as {header!r}")
         taken.add(header)
+        if seed is None and (variant, 0) not in seeded:
+            seed = 0
+        elif seed is None:
+            seed = stand_in_seed(f"{result.path}#{header}")
+            log.notes.append(f"no seed in the header {section.header!r}: stored as seed {seed} (a stand-in "
+                             "derived from the file and header; negative, so it never equals a real seed)")
         result.runs.append(ParsedRun(result.path, header, variant, seed, log))
     result.has_eval_lines = bool(result.runs)
     if not result.runs:

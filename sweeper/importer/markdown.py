@@ -11,6 +11,7 @@ from sweeper.importer.sniff import HEADER, is_eval_line
 _VARIANT_SEED = re.compile(r"^(.*?)(?:-|\s+)(\d+)$")
 GLUED = "glued header"
 REPEATED = "repeated header"
+EMPTY = "run header without eval lines"
 
 
 @dataclass
@@ -23,12 +24,19 @@ class Section:
     header_line_no: int = 0
 
 
-def variant_seed_from_header(header: str) -> tuple[str, int]:
-    """`X-N` or `X N` with integer N (within int64) -> (X, N); anything else -> (header, 0)."""
+def variant_seed_from_header(header: str) -> tuple[str, int | None]:
+    """`X-N` or `X N` with integer N (within int64) -> (X, N); anything else -> (header, None): the
+    header names no seed."""
     m = _VARIANT_SEED.match(header)
     if m and m.group(1) and int(m.group(2)) <= INT64_MAX:
         return m.group(1), int(m.group(2))
-    return header, 0
+    return header, None
+
+
+def looks_like_run(header: str) -> bool:
+    """A header of a run's form (`NAME-N`): with nothing under it, a run that lost its log rather than
+    a heading such as `## Setup`."""
+    return variant_seed_from_header(header)[1] is not None
 
 
 def split_glued(header: str) -> tuple[str, str]:
