@@ -5,9 +5,13 @@ report` and the HTML page show) replays the same states from the design stored w
 import json
 import math
 
+import pytest
+
+from sweeper.errors import GolfError
 from sweeper.report import load
 from sweeper.report.seed_states import design_from_json
 from sweeper.run.adaptive import AdaptiveSeeds, RunState
+from sweeper.run.adaptive_sweep import design_of
 from sweeper.run.sweep import enqueue, plan_sweep
 from sweeper.spec import expand
 from sweeper.spec.loader import parse_spec
@@ -89,3 +93,12 @@ def test_a_variant_whose_runs_keep_failing_stops_taking_seeds():
     assert policy.next_runs(runs) == []
     assert policy.states(runs) == {"baseline": "baseline", "nan": "undecided"}
     assert policy.next_runs(runs[:-1]) == [("nan", 4)]  # one replacement left before that
+
+
+def test_futility_level_comes_from_the_spec_and_is_checked():
+    parsed, _ = _spec({"min": 2, "max": 6, "until": "decided", "futility": 0.2})
+    assert design_of(expand(parsed, None)).futility_power == 0.2
+    parsed, _ = _spec({"min": 2, "max": 6, "until": "decided"})
+    assert design_of(expand(parsed, None)).futility_power == 0.10  # the documented default
+    with pytest.raises(GolfError, match=r"seeds\.futility"):
+        _spec({"min": 2, "max": 6, "until": "decided", "futility": 1.5})

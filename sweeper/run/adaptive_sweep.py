@@ -32,7 +32,8 @@ def design_of(expansion: Expansion) -> Design:
     rule = expansion.adaptive
     compared = max(len({p.variant for p in expansion.plans}) - 1, 1)
     ratio = rule.baseline_ratio if rule.baseline_ratio is not None else math.sqrt(compared)
-    return Design(rule.min, rule.max, rule.alpha, expansion.min_effect, rule.spending, baseline_ratio=ratio)
+    return Design(rule.min, rule.max, rule.alpha, expansion.min_effect, rule.spending, futility_power=rule.futility,
+                  baseline_ratio=ratio)
 
 
 def decision_metric(expansion: Expansion) -> str:

@@ -168,7 +168,8 @@ class SeedRule(_Strict):
     """`seeds: {min: 2, max: 10, until: decided}`: adaptive seeds. Every variant runs `min` seeds,
     then one more at a time while its comparison with the baseline is undecided, up to `max`
     (seeds 0..max-1); `alpha` is the two-sided level per comparison, spent over the looks by
-    `spending`; the baseline runs `baseline_ratio` seeds per variant seed (see
+    `spending`; the baseline runs `baseline_ratio` seeds per variant seed; a variant is futile when its
+    conditional power to beat the baseline by `min_effect` at `max` seeds is below `futility` (see
     sweeper.report.sequential)."""
 
     min: Annotated[StrictInt, Field(ge=2)] = 2
@@ -178,6 +179,7 @@ class SeedRule(_Strict):
     spending: Literal["obf", "pocock"] = "obf"
     # baseline seeds per variant seed; None: sqrt(number of variants), Dunnett's allocation
     baseline_ratio: Optional[Annotated[float, Field(ge=1)]] = None
+    futility: Annotated[float, Field(ge=0, lt=1)] = 0.10
 
     @model_validator(mode="after")
     def _min_below_max(self) -> "SeedRule":
