@@ -82,9 +82,11 @@ class Dom(HTMLParser):
         self.refresh = False
         self.ranking: list[dict] = []      # per row: {column: data-v}
         self.header: list[str] = []        # the ranking's data-col in order
+        self.behind_switch: set[str] = set()  # those shown only with "all columns"
+        self.labels: dict[str, str] = {}   # the ranking's data-col -> its header text
         self.charts: dict[str, dict] = {}  # data-chart -> {"mean": set of variants, "attrs": ...}
         self.text: list[str] = []
-        self._table = self._chart = None
+        self._table = self._chart = self._th = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -99,6 +101,9 @@ class Dom(HTMLParser):
             self.charts[self._chart] = {"mean": [], "band": [], "pt": 0, "attrs": a}
         elif self._table == "ranking" and tag == "th":
             self.header.append(a["data-col"])
+            self._th = a["data-col"]
+            if "more" in a.get("class", "").split():
+                self.behind_switch.add(a["data-col"])
         elif self._table == "ranking" and tag == "tr" and "data-variant" in a:
             self.ranking.append({})
         elif self._table == "ranking" and tag == "td" and "data-col" in a:
@@ -112,13 +117,17 @@ class Dom(HTMLParser):
             self.charts[self._chart]["pt"] += 1
 
     def handle_endtag(self, tag):
-        if tag == "table":
+        if tag == "th":
+            self._th = None
+        elif tag == "table":
             self._table = None
         elif tag == "svg":
             self._chart = None
 
     def handle_data(self, data):
         self.text.append(data)
+        if self._th:
+            self.labels[self._th] = self.labels.get(self._th, "") + data
 
 
 def _golf(*args, cwd=REPO, timeout=300):
@@ -135,7 +144,15 @@ def _assert_matches_report(dom: Dom, report_json: str) -> None:
     assert [r["variant"] for r in dom.ranking] == [r["variant"] for r in rows]
     assert [r["rank"] for r in dom.ranking] == list(range(1, len(rows) + 1))
     shown = [c for c in dom.header if c != "rank"]
-    assert {"variant", "runs", "reached", "p_value", "final_val_loss_mean"} <= set(shown), shown
+    assert {"variant", "runs", "reached", "p_value", "final_mean"} <= set(shown), shown
+    # the decision columns are in sight without "all columns", and the final mean names its metric
+    by_time = any(r["reached"] for r in rows)  # else the table falls back to the final metric
+    decision = ({"ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s", "p_value_adj"} if by_time
+                else {"final_mean", "final_p_value_adj"}) | ({"verdict"} & set(rows[0]))
+    assert decision <= set(shown) - dom.behind_switch, dom.behind_switch
+    assert dom.labels["final_mean"] == f"final {rows[0]['final_metric']}"
+    fm = rows[0]["final_metric"]
+    assert not {f"final_{fm}_mean", f"{fm}_mean"} & set(shown)  # the same numbers as final_mean, not shown twice
     for page_row, report_row in zip(dom.ranking, rows):
         for column in shown:
             assert page_row[column] == report_row[column], (report_row["variant"], column)
@@ -153,7 +170,8 @@ def test_fixture_collection_page_in_the_browser(chromium, tmp_path):
     db = f"sqlite:///{tmp_path / 'r.db'}"
     _golf("import", str(VE_LOG), "--sweep", "ve", "--db", db)
     page = tmp_path / "ve.html"
-    report = _golf("report", "ve", "--threshold", "2.92", "--db", db, "--format", "json", "--html", str(page))
+    report = _golf("report", "ve", "--threshold", "2.92", "--db", db, "--format", "json", "--html", str(page),
+                   "--rule", "golf")  # a verdict column, which must be in sight
     assert f"wrote {page}" in report.stderr
     html = page.read_text()
     _assert_offline(html)
@@ -168,6 +186,7 @@ def test_fixture_collection_page_in_the_browser(chromium, tmp_path):
     assert dom.charts["km"]["pt"] == 57  # every run's crossing (or censoring) as a point
     # the fixture README's crossing times, as KM steps: 16 crosses first, at 1410.6 s
     assert dom.ranking[0]["variant"] == "16" and dom.ranking[0]["ttt_mean_s"] == pytest.approx(1410.6, abs=0.5)
+    assert "verdict" in dom.header and "verdict" not in dom.behind_switch
     screenshots(chromium, page, "value-embeddings")
 
 

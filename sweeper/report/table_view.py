@@ -74,8 +74,7 @@ def _header(summary: pd.DataFrame, column: str) -> str:
 
 
 def _columns(summary: pd.DataFrame) -> list[str]:
-    final = summary["final_metric"].iloc[0] if "final_metric" in summary and len(summary) else None
-    same_as_final = {f"final_{final}_mean", f"{final}_mean"}  # the compared metric is already final_mean
+    same_as_final = same_as_final_mean(summary)  # the compared metric is already final_mean
     return [c for c in TABLE_COLUMNS if c in summary and c not in same_as_final
             and not (c in KNOWN_ONLY and summary[c].isna().all())]
 
@@ -134,7 +133,7 @@ JOINED = {"ttt_rmst_95ci_s": ("ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s")}
 def _decision(summary: pd.DataFrame) -> list[str]:
     """DECISION, with the ranking key and its p-value first where the table is ranked by another key."""
     key = summary["rank_key"].iloc[0] if "rank_key" in summary and len(summary) else "ttt_rmst_s"
-    if key == "final_mean":
+    if key == "final_mean" or ("reached" in summary and not summary["reached"].any()):  # see ranking_title
         return ["variant", "final_mean", "final_p_value_adj", "verdict", "seeds_state"]
     return ["variant", key] + [c for c in DECISION if c not in ("variant", key)]
 
@@ -164,18 +163,22 @@ def _short(text: str) -> str:
     return text.split(" (", 1)[0]
 
 
-def _fit(summary: pd.DataFrame, cells: dict[str, list[str]], width: int | None) -> tuple[list[str], set[str]]:
+def _fit(summary: pd.DataFrame, cells: dict[str, list[str]], width: int | None,
+         wrap_at: int | None = None) -> tuple[list[str], set[str]]:
     """(the columns shown in `width` characters, in table order; the decision columns whose cells are
     cut to their _short form). The decision columns are always shown, cut short only where they do
-    not fit at full length (a verdict is a sentence); the others by TABLE_PRIORITY while they fit."""
+    not fit at full length (a verdict is a sentence); the others by TABLE_PRIORITY while they fit.
+    wrap_at: the view wraps the decision columns' text at this many characters (a page): they count
+    at most that wide and are never cut."""
     if width is None:
         return list(cells), set()
     decision = [c for c in _decision(summary) if c in cells]
 
     def need(c, short=False):  # 3: borders and padding
-        return 3 + max(len(x) for x in [_header(summary, c), *(map(_short, cells[c]) if short else cells[c])])
+        text = max(len(x) for x in [_header(summary, c), *(map(_short, cells[c]) if short else cells[c])])
+        return 3 + (min(text, wrap_at) if wrap_at and c in decision else text)
 
-    short = set() if 1 + sum(need(c) for c in decision) <= width else {
+    short = set() if wrap_at or 1 + sum(need(c) for c in decision) <= width else {
         c for c in decision if any(_short(x) != x for x in cells[c])}
     kept, used = set(decision), 1 + sum(need(c, c in short) for c in decision)
     for c in sorted(set(cells) - kept, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
@@ -185,12 +188,30 @@ def _fit(summary: pd.DataFrame, cells: dict[str, list[str]], width: int | None) 
     return [c for c in cells if c in kept], short
 
 
-def fitting_columns(summary: pd.DataFrame, width: int | None) -> list[str]:
+def fitting_columns(summary: pd.DataFrame, width: int | None, wrap_at: int | None = None) -> list[str]:
     """The summary's columns that the terminal table shows at `width` characters (every column with a
     value when `width` is None): the decision columns first, then by TABLE_PRIORITY while they fit;
-    in TABLE_COLUMNS order."""
-    cols, _ = _fit(summary, _rendered(summary), width)
+    in TABLE_COLUMNS order. wrap_at: for a view that wraps the decision columns' sentences (verdicts,
+    "n/a (why)") at this many characters, as the HTML page does."""
+    cols, _ = _fit(summary, _rendered(summary), width, wrap_at)
     return [part for c in cols for part in JOINED.get(c, (c,))]
+
+
+def decision_columns(summary: pd.DataFrame) -> list[str]:
+    """The summary's columns a decision is read from (the ranking key, its interval, the adjusted p,
+    verdicts), which every view keeps in sight."""
+    return [part for c in _decision(summary) for part in JOINED.get(c, (c,)) if part in summary]
+
+
+def final_mean_label(summary: pd.DataFrame) -> str:
+    """What final_mean holds, by name: "final val_loss", "final quant_val_bpb"."""
+    return f"final {summary['final_metric'].iloc[0]}" if "final_metric" in summary and len(summary) else "final mean"
+
+
+def same_as_final_mean(summary: pd.DataFrame) -> set[str]:
+    """The per-metric mean columns that repeat final_mean (the compared metric)."""
+    final = summary["final_metric"].iloc[0] if "final_metric" in summary and len(summary) else None
+    return {f"final_{final}_mean", f"{final}_mean"} if final else set()
 
 
 def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = None):
