@@ -88,3 +88,16 @@ def sigint_as_a_terminal_sends_it() -> None:
     default, as a terminal's foreground process has it."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for(predicate, timeout: float, what: str, poll: float = 0.1):
+    """Poll `predicate` until it returns something truthy, and return that; fail naming `what`
+    after `timeout` seconds (tests of real processes wait on the store, never on a fixed sleep)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")

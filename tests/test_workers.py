@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sigint_as_a_terminal_sends_it
+from conftest import sigint_as_a_terminal_sends_it, wait_for
 from model.config import TrainConfig
 from sweeper.spec import expand, load_spec
 from sweeper.store import Store
@@ -40,14 +40,6 @@ def _worker(url, name, *args, env=None, log=None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sweeper.run.worker", "--db", url, "--name", name, *args],
                             cwd=REPO, env=env or _env(), stdout=log, stderr=subprocess.STDOUT)
 
-
-def _wait_for(predicate, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _write_spec(path: Path, name: str, variants: dict, seeds: int = 1) -> Path:
@@ -107,7 +99,7 @@ def test_sigkilled_worker_run_is_requeued_and_finished_elsewhere(store_url, tmp_
     store.enqueue_many("k", [dict(variant="base", seed=c.seed, key=c.run_key(), config=c.to_dict()) for c in plans])
     victim = _worker(store_url, "victim", "--sweep", "k", "--lease", "2", "--runs-dir", str(tmp_path / "runs"))
     first = lambda: store.list_runs("k", "running")
-    _wait_for(lambda: first() and len(store.run_detail(first()[0].id)[3]) >= 2, 120, "the victim's second eval")
+    wait_for(lambda: first() and len(store.run_detail(first()[0].id)[3]) >= 2, 120, "the victim's second eval")
     run_id = first()[0].id
     victim.send_signal(signal.SIGKILL)
     victim.wait()
@@ -138,7 +130,7 @@ def test_ctrl_c_then_same_command_resumes_without_duplicates(tmp_path, golf_data
     url = f"sqlite:///{tmp_path / 'r.db'}"
     sweep = _start_sweep(spec, url, tmp_path)
     store = Store(url)
-    _wait_for(lambda: store.status_counts("ctrlc").get("ctrlc", {}).get("finished", 0) >= 1
+    wait_for(lambda: store.status_counts("ctrlc").get("ctrlc", {}).get("finished", 0) >= 1
               and any(len(store.run_detail(r.id)[3]) >= 1 for r in store.list_runs("ctrlc", "running")),
               180, "one finished run and a running run with evals")
     sweep.send_signal(signal.SIGINT)
@@ -236,7 +228,7 @@ def test_cancel_stops_a_running_run_within_a_heartbeat(tmp_path):
     log = open(tmp_path / "w.log", "w+")
     worker = _worker(url, "w", "--sweep", "c", "--lease", "2", "--exit-when-idle", "--poll", "0.2",
                      "--train", "fake_trainer:in_60s", log=log)
-    _wait_for(lambda: store.status_counts("c").get("c", {}).get("running"), 60, "the run to start")
+    wait_for(lambda: store.status_counts("c").get("c", {}).get("running"), 60, "the run to start")
     started = time.monotonic()
     assert _golf("cancel", "c", "--db", url, cwd=tmp_path).returncode == 0
     assert worker.wait(timeout=30) == 0 and time.monotonic() - started < 30  # not the 60 s of training
