@@ -131,7 +131,9 @@ JOINED = {"ttt_rmst_95ci_s": ("ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s")}
 
 
 def _decision(summary: pd.DataFrame) -> list[str]:
-    """DECISION, with the ranking key and its p-value first where the table is ranked by another key."""
+    """DECISION for this table: its ranking key right after the variant (steps_rmst under --by steps),
+    or the final metric and its adjusted p where the table is ranked by them (--by final, or no run
+    reached the threshold)."""
     key = summary["rank_key"].iloc[0] if "rank_key" in summary and len(summary) else "ttt_rmst_s"
     if key == "final_mean" or ("reached" in summary and not summary["reached"].any()):  # see ranking_title
         return ["variant", "final_mean", "final_p_value_adj", "verdict", "seeds_state"]
