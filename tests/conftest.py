@@ -1,6 +1,10 @@
 """Shared test set-up: CPU only, one thread, so tests are fast and deterministic on 2 cores."""
 
 import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -17,6 +21,53 @@ def golf_data_dir(tmp_path_factory):
     os.environ["GOLF_DATA_DIR"] = str(d)
     resolve_data(TrainConfig())
     return d
+
+
+@dataclass
+class MainJob:
+    """The README's main job as readme_main_job ran it: interrupted once, then resumed."""
+    folder: Path
+    url: str
+    interrupted: subprocess.CompletedProcess  # the first `golf sweep`, stopped by SIGINT
+    before: dict  # run id -> (status, eval rows) right after the interrupt
+    out: subprocess.CompletedProcess  # the same command again, run to the end
+
+
+@pytest.fixture(scope="session")
+def readme_main_job(tmp_path_factory, golf_data_dir) -> MainJob:
+    """The README's main job, run once per session for every test that reads it (the ranking, the
+    sweep's HTML page, Ctrl-C and resume): `golf sweep ablations/remove_ve.yaml --base tiny --seeds 1
+    --yes`, 12 real tiny runs on one worker per core (~3.5 min on 2 cores). One seed, not the README's
+    2: a second would add another ~3.5 min to CI. As the README says a person may, it is stopped with
+    Ctrl-C once two runs finished and the next are training, then the same command resumes it: the
+    interrupt costs the two fresh runs' first seconds, not a sweep of its own.
+    A test that adds runs works on a copy of the store, so the others see the job as it ended."""
+    import sys
+    from sweeper.store import Store
+    repo = Path(__file__).resolve().parent.parent
+    folder = tmp_path_factory.mktemp("readme_main_job")
+    url = f"sqlite:///{folder / 'results.db'}"
+    env = {**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}
+    env.pop("GOLF_DB", None)
+    command = [sys.executable, "-m", "cli", "sweep", str(repo / "ablations/remove_ve.yaml"), "--base", "tiny",
+               "--seeds", "1", "--yes", "--db", url]
+    sweep = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=sigint_as_a_terminal_sends_it)
+    try:
+        store = wait_for(lambda: (folder / "results.db").exists() and Store(url), 120, "the store")
+        wait_for(lambda: store.status_counts("remove_ve-tiny").get("remove_ve-tiny", {}).get("finished", 0) >= 2
+                 and any(len(store.run_detail(r.id)[3]) >= 1 for r in store.list_runs("remove_ve-tiny", "running")),
+                 600, "two finished runs and a running run with evals", poll=0.2)
+        sweep.send_signal(signal.SIGINT)
+        stdout, stderr = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    interrupted = subprocess.CompletedProcess(command, sweep.returncode, stdout, stderr)
+    before = {r.id: (r.status, len(store.run_detail(r.id)[3])) for r in store.list_runs("remove_ve-tiny")}
+    store.close()
+    out = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=840)
+    return MainJob(folder, url, interrupted, before, out)
 
 
 def _pg_bin(name: str):
@@ -88,3 +139,16 @@ def sigint_as_a_terminal_sends_it() -> None:
     default, as a terminal's foreground process has it."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for(predicate, timeout: float, what: str, poll: float = 0.1):
+    """Poll `predicate` until it returns something truthy, and return that; fail naming `what`
+    after `timeout` seconds (tests of real processes wait on the store, never on a fixed sleep)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")

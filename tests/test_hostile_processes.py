@@ -10,11 +10,11 @@ import resource
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from conftest import wait_for
 from model.config import TrainConfig
 from sweeper.store import Store
 
@@ -27,14 +27,6 @@ def _env(**extra) -> dict:
     env.pop("GOLF_DB", None)
     return env
 
-
-def _wait_for(predicate, timeout=120.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _children(pid: int) -> list[int]:
@@ -78,7 +70,7 @@ def test_sigterm_to_golf_sweep_gives_runs_back_and_stops_its_workers(tmp_path):
                              env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     store = Store(url)
-    _wait_for(lambda: _counts(store, "term").get("running", 0) == 2, 240, "two running runs")
+    wait_for(lambda: _counts(store, "term").get("running", 0) == 2, 240, "two running runs")
     workers = _children(sweep.pid)
     assert len(workers) == 2
     for pid in workers:  # the store URL travels in the environment, never in argv (`ps` shows argv)
@@ -103,7 +95,7 @@ def test_golf_worker_signalled_or_killed_leaves_no_worker_and_no_held_run(sig, t
                                  "--train", "fake_trainer:in_120s"],
                                 cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: _counts(store, "w").get("running"), 180, "the run to start")
+    wait_for(lambda: _counts(store, "w").get("running"), 180, "the run to start")
     workers = _children(launcher.pid)
     assert len(workers) == 1
     launcher.send_signal(sig)
@@ -111,8 +103,8 @@ def test_golf_worker_signalled_or_killed_leaves_no_worker_and_no_held_run(sig, t
     assert launcher.returncode == (128 + sig if sig != signal.SIGKILL else -sig)
     # Killed outright, the launcher releases nothing: the worker notices its death and gives the
     # run back itself, long before its 60 s lease could lapse.
-    _wait_for(lambda: _counts(store, "w") == {"queued": 1}, 60, "the run back in the queue")
-    _wait_for(lambda: all(_gone(pid) for pid in workers), 60, "the worker to exit")
+    wait_for(lambda: _counts(store, "w") == {"queued": 1}, 60, "the run back in the queue")
+    wait_for(lambda: all(_gone(pid) for pid in workers), 60, "the worker to exit")
     run = store.list_runs("w")[0]
     assert [a["outcome"] for a in store.run_detail(run.id)[2]] == ["interrupted"]
 
@@ -170,7 +162,7 @@ def test_full_disk_ends_the_sweep_saying_why_and_the_same_command_resumes(tmp_pa
                              cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     store = Store(url)
-    _wait_for(lambda: all(r.live_step for r in store.live_runs("full") if r.status == "running")
+    wait_for(lambda: all(r.live_step for r in store.live_runs("full") if r.status == "running")
               and _counts(store, "full").get("running") == 2, 240, "two runs writing evals")
     workers = _children(sweep.pid)
     small_disk.fill(workers)

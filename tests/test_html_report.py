@@ -1,7 +1,8 @@
 """The HTML report in a real browser: Debian's headless Chromium opens the page with the network
 cut off, and the tests read the DOM it built (tables, drawn SVG charts) and look at screenshots.
 
-Pages: the value-embedding fixture collection (threshold 2.92) and a real `--base tiny` sweep.
+Pages: the value-embedding fixture collection (threshold 2.92) and the README's main job (a real
+`--base tiny` sweep, trained once per session by conftest.py's readme_main_job).
 Screenshots go to $GOLF_ARTIFACTS (else the test's tmp dir); the path is printed (pytest -s).
 """
 import json
@@ -22,9 +23,6 @@ from sweeper.store import Store
 REPO = Path(__file__).resolve().parent.parent
 GOLF = [sys.executable, "-m", "cli"]
 VE_LOG = REPO / "tests/fixtures/modded-nanogpt-value-embeddings/results.md"
-# A real tiny run of a few seconds: 6 steps, an eval every 2 (as tests/test_workers.py).
-SHORT = dict(iterations=6, warmdown_iters=2, val_loss_every=2, train_log_every=1, val_max_tokens=4096,
-             val_batch_size=4096, warmup_steps=0)
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--hide-scrollbars", "--mute-audio",
@@ -82,9 +80,11 @@ class Dom(HTMLParser):
         self.refresh = False
         self.ranking: list[dict] = []      # per row: {column: data-v}
         self.header: list[str] = []        # the ranking's data-col in order
+        self.behind_switch: set[str] = set()  # those shown only with "all columns"
+        self.labels: dict[str, str] = {}   # the ranking's data-col -> its header text
         self.charts: dict[str, dict] = {}  # data-chart -> {"mean": set of variants, "attrs": ...}
         self.text: list[str] = []
-        self._table = self._chart = None
+        self._table = self._chart = self._th = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -99,6 +99,9 @@ class Dom(HTMLParser):
             self.charts[self._chart] = {"mean": [], "band": [], "pt": 0, "attrs": a}
         elif self._table == "ranking" and tag == "th":
             self.header.append(a["data-col"])
+            self._th = a["data-col"]
+            if "more" in a.get("class", "").split():
+                self.behind_switch.add(a["data-col"])
         elif self._table == "ranking" and tag == "tr" and "data-variant" in a:
             self.ranking.append({})
         elif self._table == "ranking" and tag == "td" and "data-col" in a:
@@ -112,13 +115,17 @@ class Dom(HTMLParser):
             self.charts[self._chart]["pt"] += 1
 
     def handle_endtag(self, tag):
-        if tag == "table":
+        if tag == "th":
+            self._th = None
+        elif tag == "table":
             self._table = None
         elif tag == "svg":
             self._chart = None
 
     def handle_data(self, data):
         self.text.append(data)
+        if self._th:
+            self.labels[self._th] = self.labels.get(self._th, "") + data
 
 
 def _golf(*args, cwd=REPO, timeout=300):
@@ -135,7 +142,16 @@ def _assert_matches_report(dom: Dom, report_json: str) -> None:
     assert [r["variant"] for r in dom.ranking] == [r["variant"] for r in rows]
     assert [r["rank"] for r in dom.ranking] == list(range(1, len(rows) + 1))
     shown = [c for c in dom.header if c != "rank"]
-    assert {"variant", "runs", "reached", "p_value", "final_val_loss_mean"} <= set(shown), shown
+    assert {"variant", "runs", "reached", "p_value", "final_mean"} <= set(shown), shown
+    # the decision columns are in sight without "all columns", and the final mean names its metric
+    by_time = any(r["reached"] for r in rows)  # else the table falls back to the final metric
+    decision = {c for c in ({"ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s"} if by_time else {"final_mean"})
+                | ({"verdict"} & set(rows[0])) if any(r[c] is not None for r in rows)}  # an interval needs 2 runs
+    decision.add("p_value_adj" if by_time else "final_p_value_adj")  # a value, or "n/a (why)"
+    assert decision <= set(shown) - dom.behind_switch, dom.behind_switch
+    assert dom.labels["final_mean"] == f"final {rows[0]['final_metric']}"
+    fm = rows[0]["final_metric"]
+    assert not {f"final_{fm}_mean", f"{fm}_mean"} & set(shown)  # the same numbers as final_mean, not shown twice
     for page_row, report_row in zip(dom.ranking, rows):
         for column in shown:
             assert page_row[column] == report_row[column], (report_row["variant"], column)
@@ -153,7 +169,8 @@ def test_fixture_collection_page_in_the_browser(chromium, tmp_path):
     db = f"sqlite:///{tmp_path / 'r.db'}"
     _golf("import", str(VE_LOG), "--sweep", "ve", "--db", db)
     page = tmp_path / "ve.html"
-    report = _golf("report", "ve", "--threshold", "2.92", "--db", db, "--format", "json", "--html", str(page))
+    report = _golf("report", "ve", "--threshold", "2.92", "--db", db, "--format", "json", "--html", str(page),
+                   "--rule", "golf")  # a verdict column, which must be in sight
     assert f"wrote {page}" in report.stderr
     html = page.read_text()
     _assert_offline(html)
@@ -168,39 +185,44 @@ def test_fixture_collection_page_in_the_browser(chromium, tmp_path):
     assert dom.charts["km"]["pt"] == 57  # every run's crossing (or censoring) as a point
     # the fixture README's crossing times, as KM steps: 16 crosses first, at 1410.6 s
     assert dom.ranking[0]["variant"] == "16" and dom.ranking[0]["ttt_mean_s"] == pytest.approx(1410.6, abs=0.5)
+    assert "verdict" in dom.header and "verdict" not in dom.behind_switch
     screenshots(chromium, page, "value-embeddings")
 
 
-# ---- a real tiny sweep: the live page, then the finished one ----
+# ---- the README's main job (12 real tiny runs): its finished page, then live again ----
 @pytest.mark.slow
-def test_tiny_sweep_live_page_running_then_finished(chromium, tmp_path, golf_data_dir):
-    spec = tmp_path / "tinyve.yaml"
-    spec.write_text(json.dumps({"name": "tinyve", "base": "tiny", "seeds": 2, "config": SHORT,
-                                "threshold": {"metric": "val_loss", "value": 6.5},
-                                "variants": {"baseline": {}, "vr": {"value_residual": True}}}))
-    db = f"sqlite:///{tmp_path / 'r.db'}"
-    out = _golf("sweep", str(spec), "--db", db, "--workers", "2", "--yes", cwd=tmp_path, timeout=600)
-    page = tmp_path / ".golf/reports/tinyve.html"
+def test_readme_main_job_page_finished_then_live_again(chromium, tmp_path, readme_main_job):
+    # trained once per session (conftest.py); tests/test_workers.py checks its ranking and its Ctrl-C
+    folder, db, out = readme_main_job.folder, readme_main_job.url, readme_main_job.out
+    assert out.returncode == 0, out.stderr[-3000:]
+    page = folder / ".golf/reports/remove_ve-tiny.html"
     assert f"live page: {page}" in out.stdout.replace("\n", "")
     dom = dump_dom(chromium, page)
     assert dom.body["data-state"] == "finished" and not dom.refresh  # the final write: no more reloads
-    _assert_matches_report(dom, _golf("report", "tinyve", "--db", db, "--format", "json").stdout)
+    _assert_matches_report(dom, _golf("report", "remove_ve-tiny", "--db", db, "--format", "json").stdout)
+    variants = sorted(r["variant"] for r in dom.ranking)
+    assert len(variants) == 12
     for chart in ("time", "detail", "step", "km"):
-        assert sorted(dom.charts[chart]["mean"]) == ["baseline", "vr"], chart
-    assert dom.charts["diff"]["mean"] == ["vr"]
+        assert sorted(dom.charts[chart]["mean"]) == variants, chart
+    assert sorted(dom.charts["diff"]["mean"]) == [v for v in variants if v != "baseline"]
+    assert dom.charts["km"]["pt"] == 12  # every run's crossing of the spec's tiny threshold
     assert "Challenge accounting" in "".join(dom.text)  # golf's own runs export an int8+zlib artifact
     screenshots(chromium, page, "tiny-finished")
 
-    # A third seed queued: the sweep is running again, and its live page says so and reloads.
-    _golf("sweep", str(spec), "--db", db, "--seeds", "3", "--detach", cwd=tmp_path)
-    store = Store(db)
-    live = LivePage(store, "tinyve", page)
-    assert live.maybe_write(store.live_runs("tinyve")) and live.error is None
-    dom = dump_dom(chromium, page)
+    # A second seed queued (on a copy of the store: other tests read the job as it ended): the sweep
+    # is running again, and its live page says so and reloads.
+    shutil.copy(folder / "results.db", tmp_path / "results.db")
+    copy = f"sqlite:///{tmp_path / 'results.db'}"
+    _golf("sweep", str(REPO / "ablations/remove_ve.yaml"), "--base", "tiny", "--seeds", "2", "--detach", "--db", copy,
+          cwd=tmp_path)
+    store = Store(copy)
+    live = LivePage(store, "remove_ve-tiny", tmp_path / "live.html")
+    assert live.maybe_write(store.live_runs("remove_ve-tiny")) and live.error is None
+    dom = dump_dom(chromium, tmp_path / "live.html")
     assert dom.body["data-state"] == "running" and dom.refresh
     text = " ".join(dom.text)
-    assert "running" in text and "Progress" in text and "4 of 6 runs ended" in text
-    assert sorted(dom.charts["time"]["mean"]) == ["baseline", "vr"]  # the finished runs still draw
+    assert "running" in text and "Progress" in text and "12 of 24 runs ended" in text
+    assert sorted(dom.charts["time"]["mean"]) == variants  # the finished runs still draw
 
 
 # ---- the live page's rewrite policy (no browser) ----

@@ -10,12 +10,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import sigint_as_a_terminal_sends_it
+from conftest import sigint_as_a_terminal_sends_it, wait_for
 from model.config import TrainConfig
 from sweeper.run.ray_launcher import RayLauncher, absolute_db_url
 from sweeper.store import Store
@@ -51,15 +50,6 @@ def _enqueue(store: Store, sweep: str, n: int) -> list[str]:
     return [r.id for r in store.list_runs(sweep)]
 
 
-def _wait_for(predicate, timeout=90.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def _running_with_evals(store: Store, sweep: str):
     """A run that is running and has written at least one eval row (so it is really mid-run)."""
@@ -83,8 +73,8 @@ def test_ctrl_c_gives_runs_back_and_a_new_launcher_resumes(ray_address, tmp_path
                               "--ray-address", ray_address, "--lease", "30", "--yes", "--train", TRAIN],
                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              preexec_fn=sigint_as_a_terminal_sends_it)
-    store = _wait_for(lambda: (tmp_path / "r.db").exists() and Store(url), what="the store")
-    _wait_for(lambda: store.get_sweep("rayc") and _running_with_evals(store, "rayc"), what="a run mid-training")
+    store = wait_for(lambda: (tmp_path / "r.db").exists() and Store(url), 90, "the store")
+    wait_for(lambda: store.get_sweep("rayc") and _running_with_evals(store, "rayc"), 90, "a run mid-training")
     sweep.send_signal(signal.SIGINT)
     out, err = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, (out, err)
@@ -114,7 +104,7 @@ def test_killed_ray_worker_run_finishes_exactly_once(ray_address, store_url, tmp
     run_ids = _enqueue(store, "ray", 4)
     launcher = RayLauncher(store_url, "ray", lease_s=3, poll_s=0.2, runs_dir=tmp_path / "runs", train=TRAIN)
     launcher.start()
-    victim = _wait_for(lambda: _running_with_evals(store, "ray"), what="a run mid-training")
+    victim = wait_for(lambda: _running_with_evals(store, "ray"), 90, "a run mid-training")
     pid = int(victim.worker.rsplit("-", 1)[1])  # worker names end with the Ray worker's pid
     assert pid != os.getpid()
     os.kill(pid, signal.SIGKILL)

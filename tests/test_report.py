@@ -210,14 +210,24 @@ def test_table_keeps_the_columns_that_fit_a_narrow_terminal():
     from rich.console import Console
     s = report.summarize(*_hand_store_frames(), 3.2)
     every = report_view.fitting_columns(s, None)
-    narrow = report_view.fitting_columns(s, 80)
-    assert narrow[:4] == ["variant", "runs", "reached", "ttt_rmst_s"] and len(narrow) < len(every)
+    decision = ["variant", "ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s", "p_value_adj"]
+    for width in (60, 80, 100):  # the decision columns survive narrowing first, whatever else fits
+        narrow = report_view.fitting_columns(s, width)
+        assert [c for c in narrow if c in decision] == decision and len(narrow) < len(every)
     assert set(narrow) <= set(every) and report_view.fitting_columns(s, 10_000) == every
     console = Console(width=80, record=True)
     console.print(report_view.to_rich_table(s, title="t", width=80))
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80
-    assert "final_val_loss_mean" in text and f"{len(every) - len(narrow)} more column(s)" in text
+    assert "p_value_adj" in text and "ttt_rmst_95ci_s" in text and "steps_rmst" not in text
+    assert f"{len(every) - len(report_view.fitting_columns(s, 80 - 4))} more column(s)" in text  # 4: the rank column
+    # a rule's verdict is a sentence: at 80 columns it keeps its first word, and the caption says so
+    ruled = report.apply_rule(s, *_hand_store_frames(), "golf", alpha=0.05, margin=0.005)
+    console = Console(width=80, record=True)
+    console.print(report_view.to_rich_table(ruled, title="t", width=80))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80 and "verdict" in text and "p_value_adj" in text
+    assert "record " in text and "record (gain" not in text and "verdict: cut before '('" in text
     never = report.summarize(*_hand_store_frames(), 0.1)  # no run reaches: time columns are all dashes
     shown = report_view.fitting_columns(never, None)
     assert "ttt_mean_s" not in shown and "ttt_rmst_s" not in shown and {"reached", "final_mean", "p_value"} <= set(shown)

@@ -105,6 +105,32 @@ def test_rmst_variance_reduces_to_the_t_interval_and_welch_without_censoring():
     assert p == pytest.approx(stats.ttest_ind(x, y, equal_var=False).pvalue)
 
 
+def test_rmst_interval_stays_within_zero_and_the_horizon_against_lifelines():
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import restricted_mean_survival_time
+    from scipy.integrate import IntegrationWarning
+    # lifelines' variance is Var(min(T, tau)) under the KM curve, not the estimate's: without censoring
+    # the estimate's (with the n / (n - 1) factor) is that over n - 1
+    for x, horizon in (([5.0, 60.0, 95.0], 100.0),           # t-interval 52 +/- 113: below 0 and past the horizon
+                       ([10.0, 12.5, 11.0, 13.0, 9.5], 100.0),  # well inside: the plain t-interval
+                       ([30.0, 99.0], 100.0)):                 # 2 seeds: the whole range
+        x = np.array(x)
+        with warnings.catch_warnings():  # lifelines integrates the KM steps with quad: it warns, and lands within ~1e-6
+            warnings.simplefilter("ignore", IntegrationWarning)
+            mean, var = restricted_mean_survival_time(KaplanMeierFitter().fit(x, np.ones(len(x))), horizon,
+                                                      return_variance=True)
+        half = stats.t.ppf(0.975, len(x) - 1) * np.sqrt(var / (len(x) - 1))
+        rmst, lo, hi = report.restricted_mean_ci(x, np.ones(len(x), bool), horizon)
+        assert rmst == pytest.approx(mean)
+        assert (lo, hi) == pytest.approx((max(mean - half, 0.0), min(mean + half, horizon)), rel=1e-4)  # lifelines integrates numerically
+        assert 0.0 <= lo <= rmst <= hi <= horizon
+    assert lo == 0.0 and hi == horizon
+    # a censored run (at 4 s): Greenwood's interval, 30.7 +/- 61.7 s, clipped the same way
+    rmst, var = report.restricted_mean([2.0, 45.0, 4.0], [True, True, False], 50.0)
+    assert rmst - stats.t.ppf(0.975, 2) * np.sqrt(var) < 0 < 50 < rmst + stats.t.ppf(0.975, 2) * np.sqrt(var)
+    assert report.restricted_mean_ci([2.0, 45.0, 4.0], [True, True, False], 50.0) == (rmst, 0.0, 50.0)
+
+
 def test_adjustments_match_statsmodels():
     multipletests = pytest.importorskip("statsmodels.stats.multitest").multipletests
     p = np.array([0.01, np.nan, 0.04, 0.03, 0.2, 0.001])

@@ -1,5 +1,5 @@
-"""Workers as real processes on a real store: concurrent claims, SIGKILL recovery, Ctrl-C and resume,
-failing runs, and the README's main job on a CPU.
+"""Workers as real processes on a real store: concurrent claims, SIGKILL recovery, failing runs, and
+the README's main job on a CPU, stopped by Ctrl-C and resumed by the same command.
 
 Queue-only tests give the workers a stand-in trainer from tests/fake_trainer.py (`--train
 fake_trainer:in_10ms`); the kill, Ctrl-C and failure tests train the tiny preset for real.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sigint_as_a_terminal_sends_it
+from conftest import wait_for
 from model.config import TrainConfig
 from sweeper.spec import expand, load_spec
 from sweeper.store import Store
@@ -40,14 +40,6 @@ def _worker(url, name, *args, env=None, log=None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sweeper.run.worker", "--db", url, "--name", name, *args],
                             cwd=REPO, env=env or _env(), stdout=log, stderr=subprocess.STDOUT)
 
-
-def _wait_for(predicate, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _write_spec(path: Path, name: str, variants: dict, seeds: int = 1) -> Path:
@@ -107,7 +99,7 @@ def test_sigkilled_worker_run_is_requeued_and_finished_elsewhere(store_url, tmp_
     store.enqueue_many("k", [dict(variant="base", seed=c.seed, key=c.run_key(), config=c.to_dict()) for c in plans])
     victim = _worker(store_url, "victim", "--sweep", "k", "--lease", "2", "--runs-dir", str(tmp_path / "runs"))
     first = lambda: store.list_runs("k", "running")
-    _wait_for(lambda: first() and len(store.run_detail(first()[0].id)[3]) >= 2, 120, "the victim's second eval")
+    wait_for(lambda: first() and len(store.run_detail(first()[0].id)[3]) >= 2, 120, "the victim's second eval")
     run_id = first()[0].id
     victim.send_signal(signal.SIGKILL)
     victim.wait()
@@ -127,44 +119,34 @@ def test_sigkilled_worker_run_is_requeued_and_finished_elsewhere(store_url, tmp_
     assert not mine[mine.attempt == 1].current.any()  # marked as not the run's result
 
 
-def _start_sweep(spec, url, cwd, workers=2):
-    return subprocess.Popen([*GOLF, "sweep", str(spec), "--db", url, "--workers", str(workers), "--lease", "5"],
-                            cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=sigint_as_a_terminal_sends_it)
-
-
-def test_ctrl_c_then_same_command_resumes_without_duplicates(tmp_path, golf_data_dir):
-    spec = _write_spec(tmp_path / "s.yaml", "ctrlc", {"baseline": {}, "ga": {"gated_attention": True}}, seeds=2)
-    url = f"sqlite:///{tmp_path / 'r.db'}"
-    sweep = _start_sweep(spec, url, tmp_path)
-    store = Store(url)
-    _wait_for(lambda: store.status_counts("ctrlc").get("ctrlc", {}).get("finished", 0) >= 1
-              and any(len(store.run_detail(r.id)[3]) >= 1 for r in store.list_runs("ctrlc", "running")),
-              180, "one finished run and a running run with evals")
-    sweep.send_signal(signal.SIGINT)
-    out, err = sweep.communicate(timeout=120)
-    assert sweep.returncode == 130, (out, err)
-    assert "run the same command to resume" in err
-    counts = store.status_counts("ctrlc")["ctrlc"]
-    assert "running" not in counts and counts.get("queued", 0) >= 1, counts
-    before = {r.id: (r.status, len(store.run_detail(r.id)[3])) for r in store.list_runs("ctrlc")}
-    done_before = {i for i, (s, _) in before.items() if s == "finished"}
-
-    again = _start_sweep(spec, url, tmp_path)
-    out, err = again.communicate(timeout=300)
-    assert again.returncode == 0, (out, err)
-    runs = store.list_runs("ctrlc")
-    assert len(runs) == 4 and all(r.status == "finished" for r in runs)
+@pytest.mark.slow
+def test_ctrl_c_then_same_command_resumes_without_duplicates(readme_main_job):
+    # the README's main job, stopped by SIGINT once two runs finished and the next were training,
+    # then resumed by the same command (conftest.py's readme_main_job)
+    job = readme_main_job
+    assert job.interrupted.returncode == 130, (job.interrupted.stdout, job.interrupted.stderr)
+    assert "run the same command to resume" in job.interrupted.stderr
+    assert job.out.returncode == 0, job.out.stderr[-3000:]
+    assert "running" not in {status for status, _ in job.before.values()}  # every running run given back
+    assert sum(status == "queued" for status, _ in job.before.values()) >= 1, job.before
+    done_before = {i for i, (status, _) in job.before.items() if status == "finished"}
+    assert len(done_before) >= 2
+    store = Store(job.url)
+    runs = store.list_runs("remove_ve-tiny")
+    assert len(runs) == 12 and all(r.status == "finished" for r in runs)
+    interrupted = 0
     for r in runs:
         _, _, attempts, evals = store.run_detail(r.id)
         assert len(_finished_attempts(store, r.id)) == 1
         if r.id in done_before:
             assert r.attempts == 1  # never run twice
-        assert len(evals) >= before[r.id][1]  # rows of interrupted attempts are kept
+        assert len(evals) >= job.before[r.id][1]  # rows of interrupted attempts are kept
         current = sorted(e["step"] for e in evals if e["attempt"] == r.attempts)
-        assert current == [0, 2, 4, 6], (r.id, current)
+        assert current == [0, 10, 20, 30, 40], (r.id, current)
         assert all(a["outcome"] in ("finished", "interrupted") for a in attempts)
-    assert "ctrlc" in out  # the ranking table at the end
+        interrupted += sum(a["outcome"] == "interrupted" for a in attempts)
+    assert interrupted >= 1  # the run that was training when Ctrl-C came
+    assert "remove_ve-tiny" in job.out.stdout  # the ranking table at the end
 
 
 def test_failing_run_ends_failed_and_the_sweep_goes_on(tmp_path, golf_data_dir):
@@ -189,17 +171,16 @@ def test_failing_run_ends_failed_and_the_sweep_goes_on(tmp_path, golf_data_dir):
 
 
 @pytest.mark.slow
-def test_readme_main_job_remove_ve_on_tiny(tmp_path, golf_data_dir):
-    url = f"sqlite:///{tmp_path / 'results.db'}"
-    out = _golf("sweep", str(REPO / "ablations/remove_ve.yaml"), "--base", "tiny", "--seeds", "1", "--yes",
-                "--db", url, cwd=tmp_path, timeout=840)
+def test_readme_main_job_remove_ve_on_tiny(readme_main_job):
+    # run once per session (conftest.py); its page is checked in test_html_report, its Ctrl-C above
+    folder, url, out = readme_main_job.folder, readme_main_job.url, readme_main_job.out
     assert out.returncode == 0, out.stderr[-3000:]
     store = Store(url)
     runs = store.list_runs("remove_ve-tiny")
     assert len(runs) == 12 and all(r.status == "finished" for r in runs), [(r.variant, r.error) for r in runs]
     # the spec's tiny threshold: a real time-to-threshold ranking, every run crossing it late in training
     assert "no_table_2" in out.stdout and "val_loss <= 5.06, ranked by ttt_rmst_s" in out.stdout
-    report = _golf("report", "remove_ve-tiny", "--db", url, "--format", "json", cwd=tmp_path)
+    report = _golf("report", "remove_ve-tiny", "--db", url, "--format", "json", cwd=folder)
     rows = json.loads(report.stdout)
     assert len(rows) == 12 and all(r["runs"] == 1 and r["reached"] == 1 for r in rows)
     assert all(r["rank_key"] == "ttt_rmst_s" and r["ttt_rmst_s"] <= r["horizon_s"] for r in rows)
@@ -236,7 +217,7 @@ def test_cancel_stops_a_running_run_within_a_heartbeat(tmp_path):
     log = open(tmp_path / "w.log", "w+")
     worker = _worker(url, "w", "--sweep", "c", "--lease", "2", "--exit-when-idle", "--poll", "0.2",
                      "--train", "fake_trainer:in_60s", log=log)
-    _wait_for(lambda: store.status_counts("c").get("c", {}).get("running"), 60, "the run to start")
+    wait_for(lambda: store.status_counts("c").get("c", {}).get("running"), 60, "the run to start")
     started = time.monotonic()
     assert _golf("cancel", "c", "--db", url, cwd=tmp_path).returncode == 0
     assert worker.wait(timeout=30) == 0 and time.monotonic() - started < 30  # not the 60 s of training

@@ -8,7 +8,8 @@ page and notebooks read them by name); times in seconds, NaN where undefined:
     step_budget_min, step_budget_max      planned steps of the variant's runs
     ttt_rmst_s, ttt_rmst_ci_low_s,        restricted mean time-to-threshold: area under the Kaplan-
     ttt_rmst_ci_high_s, horizon_s         Meier "not yet reached" curve up to horizon_s (shared by
-                                          all rows), 95% t-interval. The default ranking key.
+                                          all rows), 95% t-interval clipped to [0, horizon_s].
+                                          The default ranking key.
     ttt_km_median_s                       KM median (NaN when fewer than half reached)
     ttt_mean_s, ttt_ci_low_s, ttt_ci_high_s   mean over the runs that reached ONLY (biased low)
     steps_rmst, steps_horizon             the same restricted mean in steps (key of --by steps)

@@ -74,8 +74,7 @@ def _header(summary: pd.DataFrame, column: str) -> str:
 
 
 def _columns(summary: pd.DataFrame) -> list[str]:
-    final = summary["final_metric"].iloc[0] if "final_metric" in summary and len(summary) else None
-    same_as_final = {f"final_{final}_mean", f"{final}_mean"}  # the compared metric is already final_mean
+    same_as_final = same_as_final_mean(summary)  # the compared metric is already final_mean
     return [c for c in TABLE_COLUMNS if c in summary and c not in same_as_final
             and not (c in KNOWN_ONLY and summary[c].isna().all())]
 
@@ -119,12 +118,27 @@ def to_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {n}" for n in below) + "\n" if below else "")
 
 
-# What a narrow terminal keeps first; the rest are added while they fit (csv/json always hold all).
-TABLE_PRIORITY = ["variant", "runs", "reached", "ttt_rmst_s", "final_mean", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s",
-                  "p_value_adj", "verdict", "seeds_state", "ttt_km_median_s", "final_p_value_adj", "p_value", "final_p_value",
+# A narrow terminal keeps, at any width, the columns a decision is read from: the variant, the ranking
+# key with its interval, the adjusted p and the verdicts. The rest are added by TABLE_PRIORITY while
+# they fit (csv/json always hold all), first how many runs reached the threshold.
+DECISION = ["variant", "ttt_rmst_s", "ttt_rmst_95ci_s", "p_value_adj", "verdict", "seeds_state"]
+TABLE_PRIORITY = ["reached", "final_mean", "final_p_value_adj", "runs", "ttt_km_median_s", "p_value", "final_p_value",
                   "ttt_mean_s", "quant_val_bpb_mean", "artifact_headroom_bytes", "final_val_bpb_mean",
                   "mean_curve_ttt_s", "steps_rmst", "steps_to_threshold_mean", "step_mean_curve_ttt_s",
                   "rule_p_value_adj", "rule_p_value"]
+# Shown in the terminal as one "low-high" cell: two 18-character headers over two 6-digit numbers
+# would cost a narrow terminal its p-value column.
+JOINED = {"ttt_rmst_95ci_s": ("ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s")}
+
+
+def _decision(summary: pd.DataFrame) -> list[str]:
+    """DECISION for this table: its ranking key right after the variant (steps_rmst under --by steps),
+    or the final metric and its adjusted p where the table is ranked by them (--by final, or no run
+    reached the threshold)."""
+    key = summary["rank_key"].iloc[0] if "rank_key" in summary and len(summary) else "ttt_rmst_s"
+    if key == "final_mean" or ("reached" in summary and not summary["reached"].any()):  # see ranking_title
+        return ["variant", "final_mean", "final_p_value_adj", "verdict", "seeds_state"]
+    return ["variant", key] + [c for c in DECISION if c not in ("variant", key)]
 
 
 def _rendered(summary: pd.DataFrame) -> dict[str, list[str]]:
@@ -133,48 +147,98 @@ def _rendered(summary: pd.DataFrame) -> dict[str, list[str]]:
     rows = summary.to_dict("records")
     # no run reached: every restricted mean is the horizon itself, which says nothing either
     none_reached = "reached" in summary and not summary["reached"].any()
-    cells = {c: [_cell(r, c) for r in rows] for c in _columns(summary)
-             if not (none_reached and c in ("ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s", "steps_rmst"))}
+    cells = {}
+    for c in _columns(summary):
+        if none_reached and c in ("ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s", "steps_rmst"):
+            continue
+        joined = next((j for j, parts in JOINED.items() if c in parts), None)
+        if joined is None:
+            cells[c] = [_cell(r, c) for r in rows]
+        elif joined not in cells:
+            low, high = JOINED[joined]
+            cells[joined] = [f"{_cell(r, low)}–{_cell(r, high)}" if _clean(r.get(low)) is not None else "-"
+                             for r in rows]
     return {c: v for c, v in cells.items() if c in ("variant", "runs", "reached") or any(x != "-" for x in v)}
 
 
-def _fit(cells: dict[str, list[str]], width: int | None, headers: dict[str, str] | None = None) -> list[str]:
-    """The columns that fit in `width` characters, taken by TABLE_PRIORITY, in table order."""
+def _short(text: str) -> str:
+    """A cell without its parenthesised detail: "n/a (1 run)" -> "n/a", "no (gain ...)" -> "no"."""
+    return text.split(" (", 1)[0]
+
+
+def _fit(summary: pd.DataFrame, cells: dict[str, list[str]], width: int | None,
+         wrap_at: int | None = None) -> tuple[list[str], set[str]]:
+    """(the columns shown in `width` characters, in table order; the decision columns whose cells are
+    cut to their _short form). The decision columns are always shown, cut short only where they do
+    not fit at full length (a verdict is a sentence); the others by TABLE_PRIORITY while they fit.
+    wrap_at: the view wraps the decision columns' text at this many characters (a page): they count
+    at most that wide and are never cut."""
     if width is None:
-        return list(cells)
-    headers = headers or {}
-    need = {c: 3 + max(len(x) for x in [headers.get(c, c), *v]) for c, v in cells.items()}  # 3: borders, padding
-    kept, used = set(), 1
-    for c in sorted(cells, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
-        if used + need[c] <= width or len(kept) < 2:
+        return list(cells), set()
+    decision = [c for c in _decision(summary) if c in cells]
+
+    def need(c, short=False):  # 3: borders and padding
+        text = max(len(x) for x in [_header(summary, c), *(map(_short, cells[c]) if short else cells[c])])
+        return 3 + (min(text, wrap_at) if wrap_at and c in decision else text)
+
+    short = set() if wrap_at or 1 + sum(need(c) for c in decision) <= width else {
+        c for c in decision if any(_short(x) != x for x in cells[c])}
+    kept, used = set(decision), 1 + sum(need(c, c in short) for c in decision)
+    for c in sorted(set(cells) - kept, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
+        if used + need(c) <= width:
             kept.add(c)
-            used += need[c]
-    return [c for c in cells if c in kept]
+            used += need(c)
+    return [c for c in cells if c in kept], short
 
 
-def fitting_columns(summary: pd.DataFrame, width: int | None) -> list[str]:
-    """The table's columns that have a value and fit in `width` characters (by TABLE_PRIORITY),
-    shown in TABLE_COLUMNS order; every column with a value when `width` is None."""
-    cells = _rendered(summary)
-    return _fit(cells, width, {c: _header(summary, c) for c in cells})
+def fitting_columns(summary: pd.DataFrame, width: int | None, wrap_at: int | None = None) -> list[str]:
+    """The summary's columns that the terminal table shows at `width` characters (every column with a
+    value when `width` is None): the decision columns first, then by TABLE_PRIORITY while they fit;
+    in TABLE_COLUMNS order. wrap_at: for a view that wraps the decision columns' sentences (verdicts,
+    "n/a (why)") at this many characters, as the HTML page does."""
+    cols, _ = _fit(summary, _rendered(summary), width, wrap_at)
+    return [part for c in cols for part in JOINED.get(c, (c,))]
+
+
+def decision_columns(summary: pd.DataFrame) -> list[str]:
+    """The summary's columns a decision is read from (the ranking key, its interval, the adjusted p,
+    verdicts), which every view keeps in sight."""
+    return [part for c in _decision(summary) for part in JOINED.get(c, (c,)) if part in summary]
+
+
+def final_mean_label(summary: pd.DataFrame) -> str:
+    """What final_mean holds, by name: "final val_loss", "final quant_val_bpb"."""
+    return f"final {summary['final_metric'].iloc[0]}" if "final_metric" in summary and len(summary) else "final mean"
+
+
+def same_as_final_mean(summary: pd.DataFrame) -> set[str]:
+    """The per-metric mean columns that repeat final_mean (the compared metric)."""
+    final = summary["final_metric"].iloc[0] if "final_metric" in summary and len(summary) else None
+    return {f"final_{final}_mean", f"{final}_mean"} if final else set()
 
 
 def to_rich_table(summary: pd.DataFrame, title: str = "", width: int | None = None):
-    """A rich Table of the main columns; with `width`, only the columns that fit it, the others named
-    in the caption, under the notes on what the table was ranked and tested by."""
+    """A rich Table: each row's rank and the main columns; with `width`, only the columns that fit
+    it (the decision columns always), the others counted in the caption, under the notes on what the
+    table was ranked and tested by."""
     from rich.markup import escape
     from rich.table import Table
     cells = _rendered(summary)
-    cols = _fit(cells, width, {c: _header(summary, c) for c in cells})
+    rank = str(len(summary))
+    cols, short = _fit(summary, cells, None if width is None else width - len(rank) - 3)
     caption = notes(summary)
+    if short:
+        caption.append(f"{', '.join(_header(summary, c) for c in cols if c in short)}: cut before '(' at this "
+                       "width; a wider terminal or --format markdown shows the rest")
     if len(cols) < len(cells):
         caption.append(f"{len(cells) - len(cols)} more column(s) with --format csv|json|markdown")
     table = Table(title=title, caption=escape("\n".join(caption)) or None, caption_justify="left")
+    table.add_column("#", justify="right", no_wrap=True)
     for c in cols:
         table.add_column(_header(summary, c), justify="left" if c in ("variant", "verdict", "seeds_state") else "right",
-                         no_wrap=True)
-    for i in range(len(summary)):
-        table.add_row(*(escape(cells[c][i]) for c in cols))  # variant names may hold [brackets]
+                         no_wrap=c not in short)
+    for i in range(len(summary)):  # variant names may hold [brackets]
+        table.add_row(str(i + 1), *(escape(_short(cells[c][i]) if c in short else cells[c][i]) for c in cols))
     return table
 
 

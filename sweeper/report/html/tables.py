@@ -49,8 +49,11 @@ LABELS = {
 # Internal or folded into another cell (a p-value's note becomes its "n/a (why)").
 HIDDEN = {"reached_frac", *table_view.P_NOTES.values()}
 # The columns shown at first are those a terminal this wide would show (by the report's own
-# priority: TTT, final metric, p-values, verdict first); the others are one click away.
-MAIN_WIDTH = 170
+# priority: the decision columns, then reached, the final metric, ...); the others are one click
+# away. 140 characters of the terminal's headers are about the 1,240 px of a laptop's page, where
+# verdicts and "n/a (why)" wrap at ~WRAP_AT characters (page.css: td.wrap).
+MAIN_WIDTH = 140
+WRAP_AT = 36
 TEXT_COLUMNS = {"variant", "test", "final_test", "verdict", "rank_key", "adjust", "seeds_state", "seeds_note"}
 
 
@@ -64,8 +67,8 @@ def _attr(v) -> str:
     return escape(json.dumps(_raw(v)), quote=True)
 
 
-def _th(column: str, extra: str = "") -> str:
-    label, help_ = LABELS.get(column, (column.replace("_", " "), column))
+def _th(column: str, extra: str = "", labels: dict | None = None) -> str:
+    label, help_ = (labels or {}).get(column) or LABELS.get(column, (column.replace("_", " "), column))
     cls = "" if column in TEXT_COLUMNS else "num"
     return (f'<th data-col="{escape(column)}" class="{cls} {extra}" title="{escape(help_ or column)}">'
             f'<button type="button">{escape(label)}</button></th>')
@@ -81,18 +84,25 @@ def ranking_table(summary: pd.DataFrame) -> str:
     terminal table would keep at MAIN_WIDTH characters first, the rest behind the "all columns" switch."""
     if summary.empty:
         return '<p class="empty">No finished run yet: the ranking appears when the first run ends.</p>'
-    main = table_view.fitting_columns(summary, MAIN_WIDTH)
-    rest = [c for c in summary.columns if c not in main and c not in HIDDEN and summary[c].notna().any()]
+    main = table_view.fitting_columns(summary, MAIN_WIDTH, wrap_at=WRAP_AT)
+    hidden = HIDDEN | table_view.same_as_final_mean(summary)
+    notes = table_view.P_NOTES  # an all-NaN p-value column still says why: "n/a (none reached ...)"
+    rest = [c for c in summary.columns if c not in main and c not in hidden
+            and (summary[c].notna().any() or (c in notes and notes[c] in summary and summary[notes[c]].notna().any()))]
+    wrap = set(table_view.decision_columns(summary))  # verdicts and "n/a (why)" wrap instead of widening the table
+    labels = {"final_mean": (table_view.final_mean_label(summary), "the compared final metric, mean over seeds")}
     rows = summary.to_dict("records")
     head = ['<th data-col="rank" class="num" title="the report\'s rank"><button type="button">#</button></th>']
-    head += [_th(c) for c in main] + [_th(c, "more") for c in rest]
+    optional = {c for c in main if c not in wrap and c != "variant"}  # hidden first on a narrower screen
+    extra = {**{c: "opt" for c in optional}, **{c: "more" for c in rest}}
+    head += [_th(c, extra.get(c, ""), labels) for c in main + rest]
     body = []
     for rank, row in enumerate(rows, 1):
         cells = [f'<td class="num" data-col="rank" data-v="{rank}">{rank}</td>']
         for c in main + rest:
             text = swatch(str(row[c])) if c == "variant" else escape(table_view.cell_text(row, c))
-            cls = ("" if c in TEXT_COLUMNS else "num") + (" more" if c in rest else "")
-            cells.append(f'<td class="{cls.strip()}" data-col="{escape(c)}" data-v="{_attr(row[c])}">{text}</td>')
+            cls = ("" if c in TEXT_COLUMNS else "num") + f" {extra.get(c, '')}" + (" wrap" if c in wrap else "")
+            cells.append(f'<td class="{" ".join(cls.split())}" data-col="{escape(c)}" data-v="{_attr(row[c])}">{text}</td>')
         body.append(f'<tr data-variant="{escape(str(row["variant"]), quote=True)}">{"".join(cells)}</tr>')
     toggle = (f'<button type="button" class="more-toggle">all columns (+{len(rest)})</button>' if rest else "")
     return (f'{toggle}<div class="scroll"><table class="sortable ranking" id="ranking"><thead><tr>{"".join(head)}'
