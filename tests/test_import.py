@@ -187,6 +187,7 @@ def test_report_without_threshold_ranks_by_final_metric(tmp_path):
     assert means == sorted(means) and (tmp_path / "c.png").stat().st_size > 10_000
     table = golf("report", "tt", "--db", db)
     assert "tt: ranked by final val_loss (no threshold)" in table.stdout
+    assert "no threshold, so no time-to-threshold" in table.stdout and "reached" not in table.stdout
     refused = golf("report", "tt", "--db", db, "--by", "steps")
     assert refused.returncode == 2 and "--by steps ranks by time-to-threshold" in refused.stderr
 

@@ -73,9 +73,22 @@ def _header(summary: pd.DataFrame, column: str) -> str:
     return HEADERS.get(column, column)
 
 
+# Time-to-threshold and its test: nothing to show for a sweep without a threshold (ranked by final metric).
+THRESHOLD_ONLY = {"reached", "ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_high_s", "ttt_km_median_s", "ttt_mean_s",
+                  "mean_curve_ttt_s", "step_mean_curve_ttt_s", "steps_rmst", "steps_to_threshold_mean", "p_value",
+                  "p_value_adj"}
+
+
+def has_threshold(summary: pd.DataFrame) -> bool:
+    """False for a report made without a threshold (an infinite one, which every run 'reaches' at once)."""
+    threshold = summary.attrs.get("threshold")
+    return getattr(threshold, "value", threshold) != float("inf")
+
+
 def _columns(summary: pd.DataFrame) -> list[str]:
     same_as_final = same_as_final_mean(summary)  # the compared metric is already final_mean
-    return [c for c in TABLE_COLUMNS if c in summary and c not in same_as_final
+    hidden = same_as_final | (set() if has_threshold(summary) else THRESHOLD_ONLY)
+    return [c for c in TABLE_COLUMNS if c in summary and c not in hidden
             and not (c in KNOWN_ONLY and summary[c].isna().all())]
 
 
@@ -86,6 +99,13 @@ def notes(summary: pd.DataFrame) -> list[str]:
     a, row = summary.attrs, summary.iloc[0]
     fm, method = row["final_metric"], {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "none"}[row["adjust"]]
     comparisons = int(summary["p_value"].notna().sum())
+    if not has_threshold(summary):
+        compared = int(summary["final_p_value"].notna().sum())
+        lines = [f"ranked by final {fm} (final_mean); no threshold, so no time-to-threshold",
+                 f"final {fm} vs baseline {a.get('baseline')!r}: Welch t; final_p_value_adj: {method} over "
+                 f"{compared} comparison(s); verdicts use the adjusted p"]
+        lines += [a["seeds_design"]] if a.get("seeds_design") else []
+        return lines + [f"warning: {w}" for w in a.get("warnings", [])]
     where = f", the shortest follow-up: {a['horizon_variant']}" if a.get("horizon_variant") else ""
     lines = [f"ranked by {_key_text(summary)}",
              f"time-to-threshold vs baseline {a.get('baseline')!r}: difference of restricted means up to "
