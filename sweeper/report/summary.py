@@ -8,8 +8,8 @@ page and notebooks read them by name); times in seconds, NaN where undefined:
     step_budget_min, step_budget_max      planned steps of the variant's runs
     ttt_rmst_s, ttt_rmst_ci_low_s,        restricted mean time-to-threshold: area under the Kaplan-
     ttt_rmst_ci_high_s, horizon_s         Meier "not yet reached" curve up to horizon_s (shared by
-                                          all rows), 95% t-interval clipped to [0, horizon_s].
-                                          The default ranking key.
+                                          all rows, so that they rank), 95% t-interval clipped to
+                                          [0, horizon_s]. The default ranking key.
     ttt_km_median_s                       KM median (NaN when fewer than half reached)
     ttt_mean_s, ttt_ci_low_s, ttt_ci_high_s   mean over the runs that reached ONLY (biased low)
     steps_rmst, steps_horizon             the same restricted mean in steps (key of --by steps)
@@ -22,8 +22,16 @@ page and notebooks read them by name); times in seconds, NaN where undefined:
     artifact_bytes_max, artifact_headroom_bytes, artifact_basis   largest artifact, 16 MB headroom,
                                           and what was counted
     p_value, p_value_adj, test, p_value_note        time-to-threshold vs the baseline (rmst_welch)
+    comparison_horizon_s                  the horizon that p_value compares restricted means at: the
+                                          shorter follow-up of the variant and the baseline (NaN on
+                                          the baseline's row), >= horizon_s
     final_p_value, final_p_value_adj, final_test, final_p_value_note   final metric (welch_t)
     adjust, rank_key                      the p-value adjustment and the column ranked by
+
+Two horizons, on purpose: the restricted means in the table share the shortest follow-up of all
+variants, so its rows compare with each other; each test against the baseline takes its own pair's
+shorter follow-up (survival.pair_horizon, Tian et al. 2020), so that one variant cut short (a
+smaller budget, an unfinished log) does not shorten every other comparison and cost it its power.
 
 `*_note` says why a p-value is NaN ("1 run", "baseline", ...). frame.attrs holds baseline,
 threshold, horizon_variant, warnings (lines to show) and excluded (run_id, duplicate_of).
@@ -41,7 +49,7 @@ from sweeper.errors import GolfError
 from sweeper.report import checks
 from sweeper.report.curves import RunBlocks, _first_crossing
 from sweeper.report.significance import ADJUST_METHODS, adjust as adjust_p, mean_ci, welch
-from sweeper.report.survival import common_horizon, restricted_mean_ci, rmst_test, KaplanMeier
+from sweeper.report.survival import KaplanMeier, common_horizon, pair_horizon, restricted_mean_ci, rmst_test
 from sweeper.threshold import Threshold
 
 ARTIFACT_LIMIT_BYTES = 16_000_000
@@ -105,7 +113,8 @@ def summarize(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold | f
                                    checks.incomplete_runs(finished, cur, labels, fcol))
 
     by_time, by_step = (_Crossings(cur, used, threshold, x) for x in ("train_time_s", "step"))
-    horizon, horizon_variant = common_horizon(by_time.followup_by_variant())
+    followups = by_time.followup_by_variant()
+    horizon, horizon_variant = common_horizon(followups)
     step_horizon, _ = common_horizon(by_step.followup_by_variant())
     step_means = by_step.blocks.step_means(cur, by_step.done)
     fin_by = {v: used.iloc[ix] for v, ix in used.groupby("variant", sort=False).indices.items()}
@@ -141,12 +150,13 @@ def summarize(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold | f
                       for c in ("val_loss", "val_bpb", "quant_val_loss", "quant_val_bpb")},
                    **_artifact(f, code_bytes))
         if v == base:
-            row.update(p_value=np.nan, test=None, p_value_note="baseline",
+            row.update(p_value=np.nan, test=None, p_value_note="baseline", comparison_horizon_s=np.nan,
                        final_p_value=np.nan, final_test=None, final_p_value_note="baseline")
         else:
-            p, why = rmst_test(ttt, hit, by_time.ttt[base_t], by_time.reached[base_t], horizon)
+            pair = pair_horizon(followups.get(v, np.nan), followups.get(base, np.nan))
+            p, why = rmst_test(ttt, hit, by_time.ttt[base_t], by_time.reached[base_t], pair)
             fp, fwhy = welch(f[fcol], fin_by[base][fcol] if base in fin_by else [])
-            row.update(p_value=p, test=None if np.isnan(p) else TTT_TEST, p_value_note=why,
+            row.update(p_value=p, test=None if np.isnan(p) else TTT_TEST, p_value_note=why, comparison_horizon_s=pair,
                        final_p_value=fp, final_test=None if np.isnan(fp) else "welch_t", final_p_value_note=fwhy)
         rows.append(row)
     out = pd.DataFrame(rows)

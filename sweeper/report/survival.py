@@ -17,6 +17,11 @@ tau it equals the plug-in variance of the mean of min(T, tau), sum((x - mean)^2)
 n / (n - 1) and used with Student's t, the interval and the test below become exactly the classic
 t-interval and Welch's t-test on min(T, tau) there, which keeps their size right with 3-5 runs
 (a normal approximation rejects a true null 8-12% of the time at alpha 0.05 with 3-5 runs).
+
+Two horizons: the table's restricted means share one (`common_horizon`, the shortest follow-up of
+all variants) so that its rows can be ranked against each other; each test against the baseline
+uses its own pair's (`pair_horizon`, the shorter of the two follow-ups), so that one short variant
+does not cut every other comparison short.
 """
 
 from __future__ import annotations
@@ -136,3 +141,13 @@ def common_horizon(followups: dict[str, float]) -> tuple[float, str | None]:
         return np.nan, None
     variant = min(known, key=known.get)
     return float(known[variant]), variant
+
+
+def pair_horizon(followup_a: float, followup_b: float) -> float:
+    """The horizon two variants' RMSTs are compared at: the shorter of their two follow-ups (each
+    variant's longest-watched run), the longest window over which both Kaplan-Meier curves are known.
+    Tian et al. (2020, "On the empirical choice of the time window for restricted mean survival time",
+    Biometrics 76(4)) show that the RMST difference stays a valid test with the window chosen from
+    the data this way; R's survRM2 (rmst2) takes it as its default tau where neither curve has reached
+    0. NaN when either follow-up is unknown."""
+    return float(np.minimum(followup_a, followup_b))

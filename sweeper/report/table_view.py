@@ -106,10 +106,9 @@ def notes(summary: pd.DataFrame) -> list[str]:
                  f"{compared} comparison(s); verdicts use the adjusted p"]
         lines += [a["seeds_design"]] if a.get("seeds_design") else []
         return lines + [f"warning: {w}" for w in a.get("warnings", [])]
-    where = f", the shortest follow-up: {a['horizon_variant']}" if a.get("horizon_variant") else ""
     lines = [f"ranked by {_key_text(summary)}",
              f"time-to-threshold vs baseline {a.get('baseline')!r}: difference of restricted means up to "
-             f"{_fmt(row['horizon_s'])} s{where} (Welch t on its standard error; censoring-aware); final {fm}: "
+             f"{_pair_horizons(summary)}Welch t on its standard error; censoring-aware); final {fm}: "
              f"Welch t; p_value_adj: {method} over {comparisons} comparison(s); verdicts use the adjusted p",
              "censored: a run that never reached the threshold counts as 'not yet' up to its last eval; "
              "ttt_mean_reached_only_s leaves such runs out and is biased low"]
@@ -125,8 +124,20 @@ def _key_text(summary: pd.DataFrame) -> str:
         return f"final {fm}: no run reached the threshold (golf report --threshold V to pick another)"
     if row["rank_key"] == "steps_rmst":
         return f"restricted mean steps-to-threshold (steps_rmst, up to step {_fmt(row['steps_horizon'])}), ties by final {fm}"
+    where = f", the shortest follow-up: {summary.attrs['horizon_variant']}" if summary.attrs.get("horizon_variant") else ""
     return (f"restricted mean time-to-threshold (ttt_rmst_s: area under the Kaplan-Meier 'not yet reached' "
-            f"curve up to {_fmt(row['horizon_s'])} s), ties by final {fm}")
+            f"curve up to {_fmt(row['horizon_s'])} s{where}), ties by final {fm}")
+
+
+def _pair_horizons(summary: pd.DataFrame) -> str:
+    """Where the tests stop, up to the parenthesis the notes go on in: the common horizon where every
+    pair shares it, else each pair's shorter follow-up (comparison_horizon_s) and their range."""
+    pairs = summary["comparison_horizon_s"].dropna() if "comparison_horizon_s" in summary else pd.Series(dtype=float)
+    common = summary["horizon_s"].iloc[0]
+    if pairs.empty or (pairs == common).all():
+        return f"{_fmt(common)} s ("
+    span = _fmt(pairs.min()) + ("" if pairs.nunique() == 1 else f"-{_fmt(pairs.max())}")
+    return f"the shorter follow-up of the variant and the baseline (comparison_horizon_s: {span} s; "
 
 
 def to_markdown(summary: pd.DataFrame) -> str:

@@ -27,6 +27,8 @@ LABELS = {
     "ttt_rmst_ci_low_s": ("RMST CI low (s)", "95% CI of the restricted mean"),
     "ttt_rmst_ci_high_s": ("RMST CI high (s)", "95% CI of the restricted mean"),
     "horizon_s": ("horizon (s)", "the common horizon the restricted mean is taken to"),
+    "comparison_horizon_s": ("p horizon (s)", "the horizon the p-value compares restricted means at: "
+                             "the shorter follow-up of this variant and the baseline"),
     "mean_curve_ttt_s": ("seed-mean crossing (s)", "where the seed-averaged curve crosses the threshold"),
     "step_mean_curve_ttt_s": ("step-mean crossing (s)", "crossing of the step-aligned average"),
     "steps_to_threshold_mean": ("steps to threshold", "mean over runs that reached it"),
