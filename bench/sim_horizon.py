@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
+import numpy as np
+from horizon_sim import p_values, table
+from scipy import stats
 
-from horizon_sim import p_values, table  # noqa: E402
-from sweeper.report.significance import adjust  # noqa: E402
-from sweeper.report.survival import common_horizon, pair_horizon  # noqa: E402
+from sweeper.report.significance import adjust
+from sweeper.report.survival import common_horizon, pair_horizon
 
 
 def rate(hits: np.ndarray) -> str:

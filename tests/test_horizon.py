@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from horizon_sim import p_values, table
 from scipy import stats
 
-from horizon_sim import p_values, table
-from sweeper.report import analysis as report, table_view
+from sweeper.report import analysis as report
+from sweeper.report import table_view
 from sweeper.report.survival import pair_horizon
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
