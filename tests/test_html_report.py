@@ -292,3 +292,19 @@ def test_page_for_20_variants_x_5_seeds_x_200_evals_stays_under_5_mb(tmp_path):
     size = len(build_page(store, "big").encode())
     print(f"\n20 variants x 5 seeds x 200 evals: {size / 1e6:.2f} MB")
     assert size < 5_000_000
+
+
+def test_live_page_with_a_variant_not_yet_started_warns_nothing(tmp_path):
+    """Found in the README's main job: the page written after the first run ended took the seed mean
+    of the not-yet-started variants' zero curves, and numpy's 'Mean of empty slice' warnings landed
+    in the middle of the sweep's output."""
+    import warnings
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.ensure_sweep("w", threshold_metric="val_loss", threshold_value=3.0, baseline="baseline")
+    curve = [{"step": s, "train_time_s": s, "val_loss": 4 - s / 10} for s in range(12)]
+    store.upsert_imported_run("w", "base", "h", "baseline", 0, curve, {"val_loss": 2.9}, "test")
+    store.enqueue_many("w", [dict(variant="later", seed=0, key="k", config={})])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = build_page(store, "w")
+    assert "later" in html
