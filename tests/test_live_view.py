@@ -1,8 +1,15 @@
 """The live view's and `golf runs`' table on a narrow terminal: what matters stays whole."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from rich.console import Console
 
 from sweeper.run.live_view import runs_table
 from sweeper.store import LiveRun
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _run(i: int, variant: str, status: str, **kw) -> LiveRun:
@@ -38,3 +45,14 @@ def test_at_80_columns_variant_seed_status_step_and_val_loss_stay_whole():
 def test_wide_terminal_shows_run_ids_devices_and_errors():
     text = _render(200)
     assert RUNS[0].id in text and "cpu x1" in text and "CUDA out of memory" in text
+
+
+def test_golf_runs_shows_an_imported_runs_last_step_over_its_budget(tmp_path):
+    """An imported run has no live progress; its step column shows the log's last step / N of N/M."""
+    log = REPO / "tests/fixtures/parameter-golf/naive-baseline-train.log"
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    golf = [sys.executable, "-m", "cli"]
+    subprocess.run(golf + ["import", str(log), "--sweep", "pg", "--db", db], check=True, capture_output=True, cwd=REPO)
+    out = subprocess.run(golf + ["runs", "pg", "--db", db], capture_output=True, text=True, check=True, cwd=REPO,
+                         env={**os.environ, "COLUMNS": "100"}).stdout
+    assert "13780/20000" in out, out
