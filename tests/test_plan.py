@@ -94,6 +94,16 @@ def test_plan_table_and_time_to_threshold(ttest_db):
     assert "MDE ttt_s(val_loss<=2.92)" in table.output and "censoring" in table.output
 
 
+def test_plan_noise_lines_stay_indented_when_wrapped_at_80_columns(ttest_db):
+    out = subprocess.run([sys.executable, str(REPO / "cli.py"), "plan", "tt", "--db", ttest_db, "--threshold", "2.92"],
+                         capture_output=True, text=True, timeout=120, cwd=REPO, env={**os.environ, "COLUMNS": "80"})
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    noise = lines[lines.index(next(x for x in lines if x.startswith("  val_loss: sd"))):
+                  lines.index(next(x for x in lines if x.startswith("┏")))]
+    assert len(noise) > 2 and all(x.startswith("  ") and len(x) <= 80 for x in noise), noise
+
+
 def test_plan_with_too_few_runs_says_how_many_it_needs(tmp_path):
     # Two runs of one config (df 1): the first two sections of the t-test collection.
     text = (VE / "t-test-results.md").read_text().splitlines(keepends=True)
