@@ -97,13 +97,10 @@ def _threshold(value, metric: str | None, stored: Threshold | None) -> Threshold
 def load(sweep: str, db=None) -> Results:
     """Load a sweep from the store at `db`: a URL (None -> $GOLF_DB, else sqlite:///results.db) or
     an open Store, which is reused and left open."""
-    from sweeper.errors import StoreError
     from sweeper.store import Store
     store = db if isinstance(db, Store) else Store(db)
     try:
-        rec = store.get_sweep(sweep)
-        if rec is None:
-            raise StoreError(f"no sweep named {sweep!r} in {store.url}")
+        rec = store.require_sweep(sweep)
         runs, curves = store.runs_frame(sweep), store.curves_frame(sweep)
     finally:
         if store is not db:

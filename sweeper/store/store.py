@@ -19,6 +19,7 @@ censored at the last eval); readable with one `pandas.read_sql`.
 """
 from __future__ import annotations
 
+import difflib
 from typing import Optional
 
 from sqlalchemy import insert, select, update
@@ -78,6 +79,21 @@ class Store(QueueOps, ImportOps, ProgressOps, FrameOps):
         with self.db.read(f"read sweep {name!r}") as conn:
             row = conn.execute(select(sweeps_t).where(sweeps_t.c.name == name)).first()
         return SweepRecord(**row._mapping) if row else None
+
+    def require_sweep(self, name: str) -> SweepRecord:
+        """The sweep called `name`; StoreError naming the store and its sweeps (the closest first)
+        when there is none: a typo, or a command run beside another results.db."""
+        found = self.get_sweep(name)
+        if found is not None:
+            return found
+        with self.db.read("list sweeps") as conn:
+            names = sorted(conn.execute(select(sweeps_t.c.name)).scalars())
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = (f"did you mean {close[0]!r}? " if close else "") + (
+            f"it has {', '.join(map(repr, names[:10]))}" + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            if names else "it has no sweeps yet: `golf sweep SPEC` or `golf import LOG --sweep NAME` adds one; "
+                          "--db or $GOLF_DB picks another store")
+        raise StoreError(f"no sweep named {name!r} in {self.url} ({hint})")
 
     # ---- runs ----
     def get_run(self, run_id: str) -> Optional[RunRecord]:
