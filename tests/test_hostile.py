@@ -214,6 +214,18 @@ def test_retry_with_nothing_to_retry_says_why(store_db):
     assert "0 runs back in the queue: none is failed or cancelled" in result.output
 
 
+def test_report_before_any_run_finished_says_so_instead_of_an_empty_table(store_db, tmp_path):
+    db = f"sqlite:///{store_db}"
+    png, page = tmp_path / "c.png", tmp_path / "c.html"
+    result = CliRunner().invoke(app, ["report", "good", "--db", db, "--plot", str(png), "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    assert "note: sweep good has no finished run yet (1 queued): nothing to rank or plot" in result.output
+    assert "┏" not in result.output and not png.exists()  # no empty table, no empty plot
+    assert "No finished run yet" in page.read_text()       # the page shows the queue
+    as_json = CliRunner().invoke(app, ["report", "good", "--db", db, "--format", "json"])
+    assert as_json.exit_code == 0 and as_json.stdout.strip() == "[]", as_json.output
+
+
 def test_markup_in_a_name_is_shown_as_written_and_the_same_spec_resumes(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     spec = tmp_path / "m.yaml"
