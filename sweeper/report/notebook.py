@@ -75,6 +75,9 @@ class Results:
             raise ValueError(f"sweep {self.sweep!r} has no stored threshold; pass threshold=")
         kw.setdefault("baseline", self.baseline if self.baseline in set(self.runs["variant"]) else None)
         summary = summarize(self.runs, self.curves, chosen, code_bytes=self.code_bytes, **kw)
+        if len(summary):  # for the tables' `reached` k/n: n counts only the runs that have a curve
+            summary.attrs["runs_without_curve"] = checks.runs_without_curve(
+                self.runs, self.curves, summary.attrs.get("excluded", pd.DataFrame(columns=["run_id"])))
         # adaptive seeds: each variant's state vs the sweep's own baseline, replayed as the sweep decided
         states = states_of_frame(self.runs, self.adaptive_design, self.baseline)
         if states and len(summary):
