@@ -319,6 +319,8 @@ def test_fixture_crossing_times_through_store_and_cli(tmp_path):
     subprocess.run(GOLF + ["import", str(md), "--sweep", "ve", "--db", db], check=True, capture_output=True)
     from sweeper.report.notebook import load
     res = load("ve", db)
+    # no stored threshold: the README's `res.summary` ranks by final metric, as `golf report` does
+    assert res.threshold is None and set(res.summary["rank_key"]) == {"final_mean"}
     t = report.time_to_threshold(res.curves[res.curves["current"]], 2.92)
     t = t.merge(res.runs[["run_id", "seed"]], on="run_id").set_index(["variant", "seed"]).sort_index()
     # the fixture README's crossing times (header `## 13-1` -> variant 13, seed 1)
