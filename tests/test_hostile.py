@@ -258,3 +258,15 @@ def test_read_only_commands_do_not_wait_for_a_writer(store_db, tmp_path):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_train_prints_its_finals_readably(tiny_data, tmp_path):
+    """`golf train`'s last lines: finals at 6 significant digits, none of the metrics it does not have."""
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["train", "--set", f"data_path={tiny_data}", "--set", "iterations=2",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    finals = dict(line.strip().split(": ", 1) for line in result.output.splitlines() if line.startswith("    "))
+    assert len(finals["val_loss"].replace(".", "")) <= 7 and float(finals["val_loss"]) > 0, finals
+    assert "ppm_val_loss" not in finals and "kind" not in finals and "None" not in result.output
+    assert f"wrote {out}: final_model.int8.ptz" in result.output
