@@ -95,8 +95,7 @@ def baseline_runs_frame(store, expansion, seeds: int = 100):
     config = next(p.config for p in expansion.plans if p.variant == base)
     keys = {config.replace(seed=s).run_key() for s in range(seeds)}
     rows = [dict(run_id=r.id, variant="baseline", seed=r.seed, status=r.status, **r.finals)
-            for sweep in store.list_sweeps() for r in store.list_runs(sweep.name)
-            if r.key in keys and r.status == "finished"]
+            for r in store.finished_runs_with_keys(keys)]
     return pd.DataFrame(rows) if rows else None
 
 

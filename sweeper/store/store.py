@@ -114,6 +114,17 @@ class Store(QueueOps, ImportOps, ProgressOps, FrameOps):
                                            runs_t.c.seed)).all()
         return [run_record(r) for r in rows]
 
+    def finished_runs_with_keys(self, keys) -> list[RunRecord]:
+        """Finished runs of any sweep whose run key is in `keys` (the same config, wherever it ran):
+        what `golf sweep SPEC --dry-run` estimates seed noise from."""
+        keys = sorted(set(keys))
+        if not keys:
+            return []
+        with self.db.read("find finished runs by run key") as conn:
+            rows = conn.execute(select(runs_t).where(runs_t.c.key.in_(keys), runs_t.c.status == "finished")
+                                .order_by(runs_t.c.created_at, runs_t.c.seed)).all()
+        return [run_record(r) for r in rows]
+
     @retry_transient
     def add_evals(self, run_id: str, attempt: int, rows: list[dict]) -> None:
         """Append a batch of eval rows (Eval field names) for one attempt of a run."""
