@@ -216,8 +216,9 @@ def _fit(summary: pd.DataFrame, cells: dict[str, list[str]], width: int | None,
         c for c in decision if any(_short(x) != x for x in cells[c])}
     kept, used = set(decision), 1 + sum(need(c, c in short) for c in decision)
     for c in sorted(set(cells) - kept, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
-        # at full length, else cut short ("2/2 (+1 no curve)" -> "2/2") where the view cuts cells
-        for cut in (False, True) if not wrap_at and any(_short(x) != x for x in cells[c]) else (False,):
+        # at full length, else cut short where the view cuts cells: "2/2 (+1 no curve)" -> "2/2" keeps
+        # its meaning; a p-value column cut to "n/a" does not, and is left to the wider views
+        for cut in (False, True) if c == "reached" and not wrap_at else (False,):
             if used + need(c, cut) <= width:
                 kept.add(c)
                 used += need(c, cut)
