@@ -81,3 +81,20 @@ def test_golf_show_at_80_columns_keeps_attempt_times_on_one_line(tmp_path):
     assert attempts.count(day + " ") == 2, attempts  # "2026-11-29 13:22:48", not folded
     assert "attempt 1 (failed): RuntimeError: non-finite training loss at step 3" in text
     assert "ppm_val_bpb" not in text and "val_bpb" in text
+
+
+def test_runs_that_end_between_two_polls_are_numbered_one_by_one(tmp_path):
+    """Seen in an --adaptive sweep's log: two runs ending in one poll both printed as [4/4]."""
+    from sweeper.run.live_view import SweepWatcher
+    from sweeper.store import Store
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.enqueue_many("s", [dict(variant="v", seed=i, key=f"k{i}", config={}) for i in range(4)])
+    console = Console(width=120, record=True, color_system=None)
+    watcher = SweepWatcher(store, "s", console)
+    watcher._log_changes(store.live_runs("s"))
+    for _ in range(2):
+        run = store.claim("w")
+        store.finish_run(run.id, 1, {"val_loss": 5.0})
+    watcher._log_changes(store.live_runs("s"))
+    lines = console.export_text().splitlines()
+    assert [line.split("]")[0] for line in lines] == ["[1/4", "[2/4"], lines
