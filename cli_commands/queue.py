@@ -65,8 +65,8 @@ def status_command(
 
     store = Store(db)
     counts = store.status_counts(sweep)
-    if sweep and store.get_sweep(sweep) is None:
-        fail(f"no sweep named {sweep!r} in {store.url}")
+    if sweep:
+        store.require_sweep(sweep)
     console.print(counts_table(counts))
     if sweep:
         running = [r for r in store.live_runs(sweep) if r.status == "running"]
@@ -84,8 +84,7 @@ def runs_command(
     from sweeper.store import Store
 
     store = Store(db)
-    if store.get_sweep(sweep) is None:
-        fail(f"no sweep named {sweep!r} in {store.url}")
+    store.require_sweep(sweep)
     runs = [r for r in store.live_runs(sweep) if status is None or r.status == status]
     console.print(runs_table(runs, title=escape(f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else "")),
                              width=console.width))
@@ -105,8 +104,17 @@ def show_command(
 
 
 def _target(store, target: str) -> dict:
-    """A sweep name, else a run id prefix."""
-    return {"sweep": target} if store.get_sweep(target) is not None else {"run_id": target}
+    """A sweep name, else a run id prefix; an error naming the store's sweeps when it is neither."""
+    from sweeper.errors import StoreError
+
+    if store.get_sweep(target) is not None:
+        return {"sweep": target}
+    if store.get_run(target) is None:
+        try:
+            store.require_sweep(target)
+        except StoreError as exc:
+            fail(f"{exc}, and no run id starts with {target!r}")
+    return {"run_id": target}
 
 
 def retry_command(
@@ -119,7 +127,10 @@ def retry_command(
 
     store = Store(db)
     n = store.retry(attempts=attempts, **_target(store, target))
-    console.print(f"{n} run(s) back in the queue; run `golf sweep SPEC` or `golf worker` to train them")
+    if n == 0:
+        console.print("0 runs back in the queue: none is failed or cancelled (finished runs are never re-run)")
+    else:
+        console.print(f"{n} run(s) back in the queue; run `golf sweep SPEC` or `golf worker` to train them")
 
 
 def cancel_command(

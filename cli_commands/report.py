@@ -46,6 +46,9 @@ def report_command(
     if plot is not None and not Path(plot).resolve().parent.is_dir():
         fail(f"--plot {plot}: folder {Path(plot).resolve().parent} does not exist (expected a PNG path in an existing folder)")
     res = load(sweep, db)
+    if not (res.runs["status"] == "finished").any():
+        _nothing_to_rank(res, fmt, html, db)
+        return
     if threshold is not None:
         chosen = Threshold.parse(threshold, metric or res.metric)
         if metric is not None and metric != chosen.metric:
@@ -98,6 +101,22 @@ def report_command(
             err_console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
         out = {"csv": report_view.to_csv, "json": report_view.to_json, "markdown": report_view.to_markdown}[fmt](summary)
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
+
+
+def _nothing_to_rank(res, fmt: str, html: Optional[Path], db: Optional[str]) -> None:
+    """A sweep with no finished run (just enqueued, or every run failed): say so instead of drawing
+    an empty table or plot. The page is still written (it shows the runs and their curves so far);
+    json still prints its (empty) list for scripts."""
+    counts = res.runs["status"].value_counts()
+    states = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no runs"
+    err_console.print(f"note: sweep {escape(res.sweep)} has no finished run yet ({states}): nothing to rank or plot; "
+                      f"`golf status {escape(res.sweep)}` shows its progress", highlight=False, soft_wrap=True)
+    if html is not None:
+        from sweeper.report.html import write_page
+        from sweeper.store import Store
+        err_console.print(f"wrote {write_page(html, Store(db), res.sweep, results=res)}", highlight=False, soft_wrap=True)
+    if fmt == "json":
+        sys.stdout.write("[]\n")
 
 
 def plan_command(

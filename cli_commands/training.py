@@ -57,7 +57,13 @@ def train_command(
         except ValueError as exc:  # the training core's data errors name their file
             fail(str(exc))
     for key, value in dataclasses.asdict(final).items():
-        console.print(f"{key:>20}: {value}")
+        if value is None or key == "kind":  # metrics this run does not have (ppm_* without ppm_c)
+            continue
+        # 6 significant digits, as `golf show` prints finals: 17 of them hide the magnitude
+        console.print(f"{key:>20}: {value:.6g}" if isinstance(value, float) else f"{key:>20}: {value}", highlight=False)
+    if out is not None:
+        console.print(f"wrote {out}: {', '.join(sorted(p.name for p in Path(out).iterdir()))}", highlight=False,
+                      soft_wrap=True)
 
 
 def data_prepare(

@@ -98,13 +98,19 @@ CASES = [
      "(postgresql+psycopg://golf:***@127.0.0.1:1/x): (psycopg.OperationalError) connection failed"),
     ("password in $GOLF_DB", ["status"], {"env:GOLF_DB": f"postgresql+psycopg://golf:{SECRET}@127.0.0.1:1/x"}, 2,
      "golf:***@127.0.0.1"),
-    ("not a URL", ["status", "--db", "results.db"], {}, 2, "is not a URL"),
+    ("not a URL", ["status", "--db", "results.db"], {}, 2, "is not a URL (expected one of sqlite:///PATH, "
+     "postgresql+psycopg://USER@HOST/DB; for this file: sqlite:///results.db)"),
+    ("--db in a missing folder", ["status", "--db", "sqlite:///{dir}/nofolder/results.db"], {}, 2,
+     "nofolder' does not exist (expected an existing folder for the SQLite file"),
     ("non-numeric schema version", ["status", "--db", "sqlite:///{dir}/bad_version.db"], {"bad_version.db": None}, 2,
      "golf_meta.schema_version is 'abc', not a number"),
     ("unknown sweep", ["runs", "[bold]nosuch", "--db", "{db}"], {}, 2, "no sweep named '[bold]nosuch'"),
     ("unknown run", ["show", "zzzz", "--db", "{db}"], {}, 2, "no run with id 'zzzz'"),
-    ("cancel unknown", ["cancel", "zzzz", "--db", "{db}"], {}, 2, "run id 'zzzz' not found"),
+    ("cancel unknown", ["cancel", "zzzz", "--db", "{db}"], {}, 2,
+     "no sweep named 'zzzz' in sqlite:///{db} (it has 'good'), and no run id starts with 'zzzz'"),
+    ("retry unknown", ["retry", "zzzz", "--db", "{db}"], {}, 2, "and no run id starts with 'zzzz'"),
     ("report unknown", ["report", "nosuch", "--db", "{db}"], {}, 2, "no sweep named 'nosuch'"),
+    ("report misspelt", ["report", "goood", "--db", "{db}"], {}, 2, "(did you mean 'good'? it has 'good')"),
     # ---- data ----
     ("prepare: missing --text", ["data", "prepare", "--text", "{dir}/none.txt", "--out", "{dir}/out"], {}, 2,
      "none.txt: cannot read it (No such file or directory)"),
@@ -190,7 +196,7 @@ def test_hostile_input_gets_one_clear_line_and_changes_nothing(case, tmp_path, s
     result = CliRunner().invoke(app, args, env=env)
     output = result.output
     assert result.exit_code == code, output
-    assert expected in output, output
+    assert expected.format(dir=tmp_path, db=store_db) in output, output
     assert "Traceback" not in output and SECRET not in output, output
     lines = [line for line in output.splitlines() if line.startswith("error:")]
     assert len(lines) >= 1 and all("\n" not in line for line in lines)
@@ -200,6 +206,24 @@ def test_hostile_input_gets_one_clear_line_and_changes_nothing(case, tmp_path, s
         out = Path(args[args.index("--out") + 1])
         assert not (out / "tokenizer.model").exists()  # nothing half-written
         assert not list(out.parent.glob(f".{out.name}.tmp-*"))
+
+
+def test_retry_with_nothing_to_retry_says_why(store_db):
+    result = CliRunner().invoke(app, ["retry", "good", "--db", f"sqlite:///{store_db}"])
+    assert result.exit_code == 0, result.output
+    assert "0 runs back in the queue: none is failed or cancelled" in result.output
+
+
+def test_report_before_any_run_finished_says_so_instead_of_an_empty_table(store_db, tmp_path):
+    db = f"sqlite:///{store_db}"
+    png, page = tmp_path / "c.png", tmp_path / "c.html"
+    result = CliRunner().invoke(app, ["report", "good", "--db", db, "--plot", str(png), "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    assert "note: sweep good has no finished run yet (1 queued): nothing to rank or plot" in result.output
+    assert "┏" not in result.output and not png.exists()  # no empty table, no empty plot
+    assert "No finished run yet" in page.read_text()       # the page shows the queue
+    as_json = CliRunner().invoke(app, ["report", "good", "--db", db, "--format", "json"])
+    assert as_json.exit_code == 0 and as_json.stdout.strip() == "[]", as_json.output
 
 
 def test_markup_in_a_name_is_shown_as_written_and_the_same_spec_resumes(tmp_path, monkeypatch):
@@ -234,3 +258,15 @@ def test_read_only_commands_do_not_wait_for_a_writer(store_db, tmp_path):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_train_prints_its_finals_readably(tiny_data, tmp_path):
+    """`golf train`'s last lines: finals at 6 significant digits, none of the metrics it does not have."""
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["train", "--set", f"data_path={tiny_data}", "--set", "iterations=2",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    finals = dict(line.strip().split(": ", 1) for line in result.output.splitlines() if line.startswith("    "))
+    assert len(finals["val_loss"].replace(".", "")) <= 7 and float(finals["val_loss"]) > 0, finals
+    assert "ppm_val_loss" not in finals and "kind" not in finals and "None" not in result.output
+    assert f"wrote {out}: final_model.int8.ptz" in result.output

@@ -292,3 +292,34 @@ def test_page_for_20_variants_x_5_seeds_x_200_evals_stays_under_5_mb(tmp_path):
     size = len(build_page(store, "big").encode())
     print(f"\n20 variants x 5 seeds x 200 evals: {size / 1e6:.2f} MB")
     assert size < 5_000_000
+
+
+def test_live_page_with_a_variant_not_yet_started_warns_nothing(tmp_path):
+    """Found in the README's main job: the page written after the first run ended took the seed mean
+    of the not-yet-started variants' zero curves, and numpy's 'Mean of empty slice' warnings landed
+    in the middle of the sweep's output."""
+    import warnings
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.ensure_sweep("w", threshold_metric="val_loss", threshold_value=3.0, baseline="baseline")
+    curve = [{"step": s, "train_time_s": s, "val_loss": 4 - s / 10} for s in range(12)]
+    store.upsert_imported_run("w", "base", "h", "baseline", 0, curve, {"val_loss": 2.9}, "test")
+    store.enqueue_many("w", [dict(variant="later", seed=0, key="k", config={})])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        html = build_page(store, "w")
+    assert "later" in html
+
+
+def test_ranking_keeps_a_variant_name_on_its_swatch_line(tmp_path):
+    """The variant cell never wraps (found on the README job's page: 'no_ve_0_1_2' broke away from its
+    swatch), while the decision columns' sentences still do."""
+    import re
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.ensure_sweep("w", threshold_metric="val_loss", threshold_value=3.0, baseline="baseline")
+    for variant, offset in (("baseline", 0.0), ("no_ve_0_1_2", 0.01)):
+        curve = [{"step": s, "train_time_s": s, "val_loss": 4 - s / 10 + offset} for s in range(12)]
+        store.upsert_imported_run("w", variant, "h" + variant, variant, 0, curve, {"val_loss": 2.9 + offset}, "test")
+    html = build_page(store, "w")
+    variant_cells = re.findall(r'<td class="([^"]*)" data-col="variant"', html)
+    assert variant_cells and not any("wrap" in c.split() for c in variant_cells), variant_cells
+    assert re.search(r'<td class="[^"]*\bwrap\b[^"]*" data-col="p_value_adj"', html)

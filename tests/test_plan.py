@@ -94,6 +94,16 @@ def test_plan_table_and_time_to_threshold(ttest_db):
     assert "MDE ttt_s(val_loss<=2.92)" in table.output and "censoring" in table.output
 
 
+def test_plan_noise_lines_stay_indented_when_wrapped_at_80_columns(ttest_db):
+    out = subprocess.run([sys.executable, str(REPO / "cli.py"), "plan", "tt", "--db", ttest_db, "--threshold", "2.92"],
+                         capture_output=True, text=True, timeout=120, cwd=REPO, env={**os.environ, "COLUMNS": "80"})
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    noise = lines[lines.index(next(x for x in lines if x.startswith("  val_loss: sd"))):
+                  lines.index(next(x for x in lines if x.startswith("┏")))]
+    assert len(noise) > 2 and all(x.startswith("  ") and len(x) <= 80 for x in noise), noise
+
+
 def test_plan_with_too_few_runs_says_how_many_it_needs(tmp_path):
     # Two runs of one config (df 1): the first two sections of the t-test collection.
     text = (VE / "t-test-results.md").read_text().splitlines(keepends=True)
@@ -109,3 +119,25 @@ def test_plan_with_too_few_runs_says_how_many_it_needs(tmp_path):
     assert "need 3" in final["note"] and "run 2 more seed(s)" in final["note"]
     bad = golf("plan", "two", "--db", db, "--metric", "loss")
     assert bad.returncode == 2 and "--metric 'loss'" in bad.stderr
+
+
+def test_sweep_dry_run_estimates_noise_from_stored_runs_of_the_baseline_config(tmp_path):
+    """`golf sweep SPEC --dry-run` beside a store that holds finished runs of the spec's baseline
+    config (under another sweep): the noise table, not a traceback (found on a fresh walkthrough:
+    it called a Store method that no longer existed whenever ./results.db was there)."""
+    from sweeper.spec import expand, load_spec
+    from sweeper.store import Store
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: s\nbase: tiny\nseeds: 4\nvariants:\n  baseline: {}\n  vr: {value_residual: true}\n")
+    db = f"sqlite:///{tmp_path / 'results.db'}"
+    store = Store(db)
+    base = [p for p in expand(load_spec(spec)).plans if p.variant == "baseline"]
+    store.enqueue_many("earlier", [dict(variant="baseline", seed=p.seed, key=p.key, config=p.config.to_dict())
+                                   for p in base])
+    for i in range(len(base)):
+        run = store.claim("w")
+        store.finish_run(run.id, 1, {"val_loss": 4.80 + 0.01 * i, "steps": 40})
+    out = subprocess.run([sys.executable, str(REPO / "cli.py"), "sweep", str(spec), "--dry-run", "--db", db],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**os.environ, "COLUMNS": "120"})
+    assert out.returncode == 0, out.stderr
+    assert "4 stored run(s) of this spec's baseline config" in out.stdout and "MDE val_loss" in out.stdout

@@ -319,6 +319,8 @@ def test_fixture_crossing_times_through_store_and_cli(tmp_path):
     subprocess.run(GOLF + ["import", str(md), "--sweep", "ve", "--db", db], check=True, capture_output=True)
     from sweeper.report.notebook import load
     res = load("ve", db)
+    # no stored threshold: the README's `res.summary` ranks by final metric, as `golf report` does
+    assert res.threshold is None and set(res.summary["rank_key"]) == {"final_mean"}
     t = report.time_to_threshold(res.curves[res.curves["current"]], 2.92)
     t = t.merge(res.runs[["run_id", "seed"]], on="run_id").set_index(["variant", "seed"]).sort_index()
     # the fixture README's crossing times (header `## 13-1` -> variant 13, seed 1)
@@ -391,3 +393,34 @@ def test_columnar_reader_only_for_plain_sqlite_files(tmp_path, monkeypatch):
     assert sqlite_file(make_url("sqlite://")) is None
     assert sqlite_file(make_url("sqlite:///file:x.db?mode=ro&uri=true")) is None
     assert sqlite_file(make_url("postgresql+psycopg://u@h/db")) is None
+
+
+def test_reached_counts_only_runs_with_a_curve_and_says_how_many_have_none(tmp_path):
+    """A finals-only import (no evals) is in `runs` but cannot reach: `reached` reads 2/2 (+1 no
+    curve), cut to 2/2 on a narrow terminal; csv/json keep their columns (reached 2, runs 3)."""
+    from rich.console import Console
+
+    from sweeper.report import load
+    from sweeper.store import Store
+    store = Store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.ensure_sweep("fo", threshold_metric="val_loss", threshold_value=3.0, baseline="base")
+    for variant, seed, offset in (("base", 0, 0.0), ("base", 1, 0.01), ("vr", 0, -0.02), ("vr", 1, -0.01)):
+        curve = [{"step": s, "train_time_s": float(s), "val_loss": 4 - s / 10 + offset} for s in range(15)]
+        store.upsert_imported_run("fo", f"{variant}{seed}", f"h{variant}{seed}", variant, seed, curve,
+                                  {"val_loss": 2.6 + offset}, "test")
+    store.upsert_imported_run("fo", "vr7", "hvr7", "vr", 7, [], {"val_loss": 2.55}, "finals.log")
+    summary = load("fo", store).report()
+
+    def render(width):
+        console = Console(width=width, record=True, color_system=None)
+        console.print(report_view.to_rich_table(summary, title="fo", width=width))
+        return console.export_text()
+
+    wide, narrow = render(160), render(80)
+    vr_row = next(line for line in wide.splitlines() if " vr " in line)
+    assert "2/2 (+1 no curve)" in vr_row, wide
+    assert "2/2 (+1" not in narrow and "reached: cut before '('" in narrow, narrow
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert "| 2/2 (+1 no curve) |" in report_view.to_markdown(summary)
+    row = json.loads(report_view.to_json(summary))[[*summary["variant"]].index("vr")]
+    assert (row["runs"], row["reached"]) == (3, 2) and "_runs_without_curve" not in report_view.to_csv(summary)

@@ -140,6 +140,14 @@ def test_dry_run_table_shows_layers_switches_keys_and_duplicates():
     assert "t: 2 variants, 4 runs, base tiny (VE (0,13) (1,14) (2,15))" in out
 
 
+def test_dry_run_table_at_80_columns_keeps_run_keys_whole():
+    e = expand(parse_spec(HEAD + "variants:\n  a_long_variant_name: {remove_ve: [-1], gated_attention: true}\n"))
+    console = Console(record=True, width=80)
+    console.print(dry_run_table(e))
+    out = console.export_text()
+    assert all(p.key in out for p in e.plans) and max(map(len, out.splitlines())) <= 80, out
+
+
 def test_spec_check_reports_every_bad_file_and_exits_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nvariants:\n  a: {bogus: 1}\n")

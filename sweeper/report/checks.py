@@ -96,6 +96,15 @@ def incomplete_runs(runs: pd.DataFrame, curves: pd.DataFrame, labels: dict[str, 
     return lines
 
 
+def runs_without_curve(runs: pd.DataFrame, curves: pd.DataFrame, excluded: pd.DataFrame) -> dict[str, int]:
+    """{variant: finished runs without any eval (final evaluations only)}, duplicates in `excluded`
+    left out as the report leaves them: these count in a variant's runs but cannot reach a threshold."""
+    with_evals = set(curves["run_id"][curves["current"].to_numpy(bool)]) if len(curves) else set()
+    finished = runs[(runs["status"] == "finished") & ~runs["run_id"].isin(excluded["run_id"])]
+    bare = finished[~finished["run_id"].isin(with_evals)]
+    return {str(v): int(n) for v, n in bare["variant"].value_counts().items()}
+
+
 def warnings_for(duplicates: pd.DataFrame, budgets: dict[str, dict[int, int]], labels: dict[str, str],
                  incomplete: list[str] = ()) -> list[str]:
     """The report's warning lines: one per duplicate, per incomplete run (`incomplete_runs`) and per

@@ -45,7 +45,10 @@ class Results:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """The report table at the sweep's stored threshold (see `report` for other settings)."""
+        """The report table at the sweep's stored threshold (see `report` for other settings); without
+        one, ranked by the final metric alone, as `golf report` ranks it."""
+        if self.threshold is None:
+            return self.report(threshold=float("inf"), by="final")
         return self.report()
 
     @property
@@ -75,6 +78,9 @@ class Results:
             raise ValueError(f"sweep {self.sweep!r} has no stored threshold; pass threshold=")
         kw.setdefault("baseline", self.baseline if self.baseline in set(self.runs["variant"]) else None)
         summary = summarize(self.runs, self.curves, chosen, code_bytes=self.code_bytes, **kw)
+        if len(summary):  # for the tables' `reached` k/n: n counts only the runs that have a curve
+            summary.attrs["runs_without_curve"] = checks.runs_without_curve(
+                self.runs, self.curves, summary.attrs.get("excluded", pd.DataFrame(columns=["run_id"])))
         # adaptive seeds: each variant's state vs the sweep's own baseline, replayed as the sweep decided
         states = states_of_frame(self.runs, self.adaptive_design, self.baseline)
         if states and len(summary):
@@ -97,13 +103,10 @@ def _threshold(value, metric: str | None, stored: Threshold | None) -> Threshold
 def load(sweep: str, db=None) -> Results:
     """Load a sweep from the store at `db`: a URL (None -> $GOLF_DB, else sqlite:///results.db) or
     an open Store, which is reused and left open."""
-    from sweeper.errors import StoreError
     from sweeper.store import Store
     store = db if isinstance(db, Store) else Store(db)
     try:
-        rec = store.get_sweep(sweep)
-        if rec is None:
-            raise StoreError(f"no sweep named {sweep!r} in {store.url}")
+        rec = store.require_sweep(sweep)
         runs, curves = store.runs_frame(sweep), store.curves_frame(sweep)
     finally:
         if store is not db:

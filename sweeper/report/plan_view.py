@@ -6,6 +6,7 @@ import json
 import math
 
 from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -58,10 +59,11 @@ def plan_table(title: str, plans: list[MetricPlan]) -> Group:
         n = p.noise
         if math.isfinite(n.sd):
             base = f"; baseline {n.baseline!r} alone {_num(n.baseline_sd)} over {n.baseline_runs} runs" if n.baseline else ""
-            lines.append(Text(f"  {n.metric}: sd {_num(n.sd)} (95% CI {_num(n.sd_ci[0])}-{_num(n.sd_ci[1])}; "
-                              f"{n.sd_runs} runs, {n.df} df{base}), {n.method}" + (f"; {n.note}" if n.note else "")))
+            text = Text(f"{n.metric}: sd {_num(n.sd)} (95% CI {_num(n.sd_ci[0])}-{_num(n.sd_ci[1])}; "
+                        f"{n.sd_runs} runs, {n.df} df{base}), {n.method}" + (f"; {n.note}" if n.note else ""))
         else:
-            lines.append(Text(f"  {n.metric}: {n.note}", style="yellow"))
+            text = Text(f"{n.metric}: {n.note}", style="yellow")
+        lines.append(Padding(text, (0, 0, 0, 2), expand=False))  # a wrapped line stays indented under its metric
     table = Table(header_style="bold", title_justify="left")
     table.add_column("seeds per arm", justify="right")
     for p in plans:
@@ -93,8 +95,7 @@ def baseline_runs_frame(store, expansion, seeds: int = 100):
     config = next(p.config for p in expansion.plans if p.variant == base)
     keys = {config.replace(seed=s).run_key() for s in range(seeds)}
     rows = [dict(run_id=r.id, variant="baseline", seed=r.seed, status=r.status, **r.finals)
-            for sweep in store.list_sweeps() for r in store.list_runs(sweep.name)
-            if r.key in keys and r.status == "finished"]
+            for r in store.finished_runs_with_keys(keys)]
     return pd.DataFrame(rows) if rows else None
 
 

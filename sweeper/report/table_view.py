@@ -58,12 +58,23 @@ def _fmt(v) -> str:
     return str(v)
 
 
+NO_CURVE = "_runs_without_curve"  # set by records(): not a column of the frame, so never in csv/json
+
+
+def records(summary: pd.DataFrame) -> list[dict]:
+    """The summary's rows as dicts for _cell, each with its variant's count of runs without a curve."""
+    bare = summary.attrs.get("runs_without_curve", {})
+    return [{**r, NO_CURVE: bare.get(str(r["variant"]), 0)} for r in summary.to_dict("records")]
+
+
 def _cell(row: dict, column: str) -> str:
     """One table cell; a NaN p-value reads "n/a (why)" instead of a bare dash; reached reads k/n."""
     if column in P_NOTES and _clean(row[column]) is None and _clean(row.get(P_NOTES[column])) is not None:
         return f"n/a ({row[P_NOTES[column]]})"
     if column == "reached" and "runs" in row:
-        return f"{row['reached']}/{row['runs']}"
+        # a run without a curve (final evaluations only) cannot reach: out of n, said beside it
+        bare = row.get(NO_CURVE, 0)
+        return f"{row['reached']}/{row['runs'] - bare}" + (f" (+{bare} no curve)" if bare else "")
     return _fmt(row[column])
 
 
@@ -144,7 +155,7 @@ def to_markdown(summary: pd.DataFrame) -> str:
     """GitHub-flavoured markdown table of the main columns."""
     cols = _columns(summary)
     lines = ["| " + " | ".join(_header(summary, c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_cell(r, c) for c in cols) + " |" for r in summary.to_dict("records")]
+    lines += ["| " + " | ".join(_cell(r, c) for c in cols) + " |" for r in records(summary)]
     below = notes(summary)
     return "\n".join(lines) + "\n" + ("\n" + "\n".join(f"- {n}" for n in below) + "\n" if below else "")
 
@@ -175,7 +186,7 @@ def _decision(summary: pd.DataFrame) -> list[str]:
 def _rendered(summary: pd.DataFrame) -> dict[str, list[str]]:
     """The table's columns, each as the cells it shows. A column of dashes only (no run reached the
     threshold, nothing was exported) says nothing that `reached` does not: dropped (csv/json keep it)."""
-    rows = summary.to_dict("records")
+    rows = records(summary)
     # no run reached: every restricted mean is the horizon itself, which says nothing either
     none_reached = "reached" in summary and not summary["reached"].any()
     cells = {}
@@ -216,9 +227,14 @@ def _fit(summary: pd.DataFrame, cells: dict[str, list[str]], width: int | None,
         c for c in decision if any(_short(x) != x for x in cells[c])}
     kept, used = set(decision), 1 + sum(need(c, c in short) for c in decision)
     for c in sorted(set(cells) - kept, key=lambda c: TABLE_PRIORITY.index(c) if c in TABLE_PRIORITY else len(TABLE_PRIORITY)):
-        if used + need(c) <= width:
-            kept.add(c)
-            used += need(c)
+        # at full length, else cut short where the view cuts cells: "2/2 (+1 no curve)" -> "2/2" keeps
+        # its meaning; a p-value column cut to "n/a" does not, and is left to the wider views
+        for cut in (False, True) if c == "reached" and not wrap_at else (False,):
+            if used + need(c, cut) <= width:
+                kept.add(c)
+                used += need(c, cut)
+                short |= {c} if cut else set()
+                break
     return [c for c in cells if c in kept], short
 
 

@@ -51,13 +51,14 @@ class SweepWatcher:
 
     def _log_changes(self, runs: list[LiveRun]) -> None:
         total, done = len(runs), sum(r.status in ENDED for r in runs)
-        for r in runs:
-            if r.status in ENDED and self._seen_status.get(r.id) != r.status:
-                value = f" val_loss {r.val_loss:.4f}" if r.val_loss is not None else ""
-                error = f": {(r.error or '').splitlines()[-1]}" if r.status == "failed" and r.error else ""
-                self.console.print(f"[{done}/{total}] {r.status} {escape(r.variant)} seed {r.seed} "
-                                   f"({r.id}){value}{escape(error)}", highlight=False)
-            self._seen_status[r.id] = r.status
+        new = [r for r in runs if r.status in ENDED and self._seen_status.get(r.id) != r.status]
+        # runs that ended between two polls are numbered one by one ([3/4], [4/4]), not all [4/4]
+        for n, r in enumerate(sorted(new, key=lambda r: r.finished_at or ""), done - len(new) + 1):
+            value = f" val_loss {r.val_loss:.4f}" if r.val_loss is not None else ""
+            error = f": {(r.error or '').splitlines()[-1]}" if r.status == "failed" and r.error else ""
+            self.console.print(f"[{n}/{total}] {r.status} {escape(r.variant)} seed {r.seed} "
+                               f"({r.id}){value}{escape(error)}", highlight=False)
+        self._seen_status.update({r.id: r.status for r in runs})
 
     def watch(self, keep_going: Callable[[], bool],
               on_snapshot: Callable[[list[LiveRun]], object] = lambda runs: None) -> list[LiveRun]:

@@ -32,6 +32,13 @@ _OPTIONAL = ("error", "time", "try", "run", "device")  # added in this order whi
 _MIN_ERROR_WIDTH = 20  # the error column folds its text, so it only needs room for a few words
 
 
+def _final_step(run: LiveRun) -> str:
+    """An imported run's last step (it has no live progress), over its step budget where known."""
+    if run.steps is None:
+        return ""
+    return f"{run.steps}/{run.step_budget}" if run.step_budget else str(run.steps)
+
+
 def runs_table(runs: list[LiveRun], title: Optional[str] = None, show_error: bool = True,
                width: Optional[int] = None) -> Table:
     """One row per run: id, variant, seed, status, attempts, where, step, val_loss, ETA/time, error.
@@ -39,7 +46,7 @@ def runs_table(runs: list[LiveRun], title: Optional[str] = None, show_error: boo
     other columns are added only while they fit."""
     rows = []
     for r in runs:
-        step = f"{r.live_step}/{r.live_total_steps}" if r.live_total_steps else ""
+        step = (f"{r.live_step}/{r.live_total_steps}" if r.live_total_steps else _final_step(r))
         val_loss = r.val_loss if r.status == "finished" else r.latest_val_loss
         if r.status == "running":
             eta = run_eta_s(r)

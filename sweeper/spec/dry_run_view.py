@@ -42,7 +42,8 @@ def dry_run_table(expansion: Expansion) -> Table:
                         f"{len(plans)} runs, base {expansion.base_name} "
                         f"(VE {ve_placement(expansion.base)})"))
     for column in ("variant", "seed", "VE tables (layers)", "switches", "run key"):
-        table.add_column(column, overflow="fold")
+        # a seed or a run key folded in two reads as two values; the placement and switches fold
+        table.add_column(column, overflow="fold", no_wrap=column in ("seed", "run key"))
     for p in plans:
         cells = (p.variant, str(p.seed), ve_placement(p.config), switches(p.config, expansion.base), p.key)
         table.add_row(*map(Text, cells))

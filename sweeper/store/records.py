@@ -69,6 +69,8 @@ class LiveRun:
     train_time_s: Optional[float]
     val_loss: Optional[float]
     latest_val_loss: Optional[float]
+    steps: Optional[int] = None        # the final step: what an imported run, which has no live progress, shows
+    step_budget: Optional[int] = None  # planned steps (config iterations, or N/M's M in an imported log)
 
 
 _LIVE_RUN_FIELDS = [f for f in LiveRun.__dataclass_fields__ if f != "latest_val_loss"]

@@ -19,6 +19,7 @@ censored at the last eval); readable with one `pandas.read_sql`.
 """
 from __future__ import annotations
 
+import difflib
 from typing import Optional
 
 from sqlalchemy import insert, select, update
@@ -79,6 +80,21 @@ class Store(QueueOps, ImportOps, ProgressOps, FrameOps):
             row = conn.execute(select(sweeps_t).where(sweeps_t.c.name == name)).first()
         return SweepRecord(**row._mapping) if row else None
 
+    def require_sweep(self, name: str) -> SweepRecord:
+        """The sweep called `name`; StoreError naming the store and its sweeps (the closest first)
+        when there is none: a typo, or a command run beside another results.db."""
+        found = self.get_sweep(name)
+        if found is not None:
+            return found
+        with self.db.read("list sweeps") as conn:
+            names = sorted(conn.execute(select(sweeps_t.c.name)).scalars())
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = (f"did you mean {close[0]!r}? " if close else "") + (
+            f"it has {', '.join(map(repr, names[:10]))}" + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            if names else "it has no sweeps yet: `golf sweep SPEC` or `golf import LOG --sweep NAME` adds one; "
+                          "--db or $GOLF_DB picks another store")
+        raise StoreError(f"no sweep named {name!r} in {self.url} ({hint})")
+
     # ---- runs ----
     def get_run(self, run_id: str) -> Optional[RunRecord]:
         """One run by id (or unique id prefix), or None."""
@@ -96,6 +112,17 @@ class Store(QueueOps, ImportOps, ProgressOps, FrameOps):
         with self.db.read(f"list the runs of {sweep!r}") as conn:
             rows = conn.execute(q.order_by(runs_t.c.created_at, runs_t.c.queue_pos, runs_t.c.variant,
                                            runs_t.c.seed)).all()
+        return [run_record(r) for r in rows]
+
+    def finished_runs_with_keys(self, keys) -> list[RunRecord]:
+        """Finished runs of any sweep whose run key is in `keys` (the same config, wherever it ran):
+        what `golf sweep SPEC --dry-run` estimates seed noise from."""
+        keys = sorted(set(keys))
+        if not keys:
+            return []
+        with self.db.read("find finished runs by run key") as conn:
+            rows = conn.execute(select(runs_t).where(runs_t.c.key.in_(keys), runs_t.c.status == "finished")
+                                .order_by(runs_t.c.created_at, runs_t.c.seed)).all()
         return [run_record(r) for r in rows]
 
     @retry_transient

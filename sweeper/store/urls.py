@@ -7,6 +7,8 @@ their environment, never their argv (which `ps` shows to every user of the machi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -22,11 +24,19 @@ def parse(url: str) -> URL:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
+        # A bare path is the usual slip: say the URL it meant (sqlite:/// + an absolute path gives 4 slashes).
+        hint = f"; for this file: sqlite:///{url}" if "://" not in url else ""
         raise StoreError(f"store URL {redact(url)!r} is not a URL (expected one of "
-                         f"{', '.join(SUPPORTED.values())})") from None
+                         f"{', '.join(SUPPORTED.values())}{hint})") from None
     if parsed.get_backend_name() not in SUPPORTED:
         raise StoreError(f"store URL {redact(url)!r}: golf does not support {parsed.get_backend_name()!r} "
                          f"(supported: {', '.join(SUPPORTED.values())})")
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
+            and not parsed.database.startswith("file:"):
+        folder = Path(parsed.database).expanduser().parent
+        if not folder.is_dir():  # SQLite itself only says "unable to open database file"
+            raise StoreError(f"store URL {redact(url)!r}: folder '{folder}' does not exist "
+                             f"(expected an existing folder for the SQLite file; create it first)")
     return parsed
 
 

@@ -79,6 +79,8 @@ def difference_series(blocks: RunBlocks, variants: list[str], baseline: str, fin
         if v == baseline:
             continue
         runs = _band_runs(blocks, v, finished)
+        if len(runs) == 0 or len(base) == 0:  # early in a live sweep: no curve yet on one side
+            continue
         both = np.concatenate([runs, base])
         grid, ys = blocks.grid_curves(both, GRID_POINTS)
         if len(grid) == 0:

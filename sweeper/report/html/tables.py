@@ -91,9 +91,10 @@ def ranking_table(summary: pd.DataFrame) -> str:
     notes = table_view.P_NOTES  # an all-NaN p-value column still says why: "n/a (none reached ...)"
     rest = [c for c in summary.columns if c not in main and c not in hidden
             and (summary[c].notna().any() or (c in notes and notes[c] in summary and summary[notes[c]].notna().any()))]
-    wrap = set(table_view.decision_columns(summary))  # verdicts and "n/a (why)" wrap instead of widening the table
+    # verdicts and "n/a (why)" wrap instead of widening the table; a variant's name stays on its swatch's line
+    wrap = set(table_view.decision_columns(summary)) - {"variant"}
     labels = {"final_mean": (table_view.final_mean_label(summary), "the compared final metric, mean over seeds")}
-    rows = summary.to_dict("records")
+    rows = table_view.records(summary)
     head = ['<th data-col="rank" class="num" title="the report\'s rank"><button type="button">#</button></th>']
     optional = {c for c in main if c not in wrap and c != "variant"}  # hidden first on a narrower screen
     extra = {**{c: "opt" for c in optional}, **{c: "more" for c in rest}}
