@@ -63,7 +63,7 @@ def status_command(
     from sweeper.run.status_view import counts_table, runs_table
     from sweeper.store import Store
 
-    store = Store(db)
+    store = Store(db, create=False)
     counts = store.status_counts(sweep)
     if sweep:
         store.require_sweep(sweep)
@@ -83,7 +83,7 @@ def runs_command(
     from sweeper.run.status_view import runs_table
     from sweeper.store import Store
 
-    store = Store(db)
+    store = Store(db, create=False)
     store.require_sweep(sweep)
     runs = [r for r in store.live_runs(sweep) if status is None or r.status == status]
     console.print(runs_table(runs, title=escape(f"{sweep}: {len(runs)} run(s)" + (f" {status}" if status else "")),
@@ -100,7 +100,7 @@ def show_command(
     from sweeper.run.show_view import show_run
     from sweeper.store import Store
 
-    console.print(show_run(*Store(db).run_detail(run)))
+    console.print(show_run(*Store(db, create=False).run_detail(run)))
 
 
 def _target(store, target: str) -> dict:
@@ -125,7 +125,7 @@ def retry_command(
     """Put failed and cancelled runs back in the queue (finished runs are never re-run)."""
     from sweeper.store import Store
 
-    store = Store(db)
+    store = Store(db, create=False)
     n = store.retry(attempts=attempts, **_target(store, target))
     if n == 0:
         console.print("0 runs back in the queue: none is failed or cancelled (finished runs are never re-run)")
@@ -140,6 +140,6 @@ def cancel_command(
     """Cancel queued and running runs (a running run's worker stops it within a few seconds)."""
     from sweeper.store import Store
 
-    store = Store(db)
+    store = Store(db, create=False)
     n = store.cancel(**_target(store, target))
     console.print(f"{n} run(s) cancelled")

@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field, fields
+import math
+from dataclasses import dataclass, fields
 from typing import Any
 
 # Part of every run key. Bump it when a run with the same config would now compute different
@@ -208,6 +209,14 @@ class TrainConfig:
         need(self.train_batch_tokens % micro == 0, "train_batch_tokens",
              f"a multiple of grad_accum_steps * train_seq_len = {micro}")
         need(self.debug_nan_at_step >= 0, "debug_nan_at_step", ">= 0 (0 = never)")
+        # A negative rate or an eps of 0 trains, but not what anyone meant: refused at spec check.
+        for name in ("tied_embed_lr", "matrix_lr", "scalar_lr", "grad_clip_norm"):
+            need(math.isfinite(getattr(self, name)) and getattr(self, name) >= 0, name, "a finite number >= 0")
+        for name in ("muon_momentum", "muon_momentum_warmup_start", "beta1", "beta2"):
+            need(0.0 <= getattr(self, name) < 1.0, name, "a momentum in [0, 1)")
+        need(self.adam_eps > 0 and math.isfinite(self.adam_eps), "adam_eps", "a finite number > 0")
+        need(self.muon_backend_steps > 0, "muon_backend_steps", "a positive integer (Newton-Schulz iterations)")
+        need(self.muon_momentum_warmup_steps >= 0, "muon_momentum_warmup_steps", ">= 0")
 
     # ---- derived shapes ----
     @property

@@ -1,4 +1,5 @@
 import dataclasses
+import re
 
 import pytest
 
@@ -62,3 +63,14 @@ def test_gpus_per_run_must_divide_the_accumulation():
     with pytest.raises(ValueError, match="grad_accum_steps=1: expected a multiple of gpus_per_run=2"):
         TrainConfig.preset("tiny", gpus_per_run=2)
     assert TrainConfig.preset("tiny", gpus_per_run=2, grad_accum_steps=2).gpus_per_run == 2
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("matrix_lr", -1.0, "a finite number >= 0"), ("scalar_lr", float("nan"), "a finite number >= 0"),
+    ("muon_momentum", 1.0, "a momentum in [0, 1)"), ("beta2", -0.1, "a momentum in [0, 1)"),
+    ("adam_eps", 0.0, "a finite number > 0"), ("muon_backend_steps", 0, "a positive integer"),
+])
+def test_optimizer_settings_out_of_range_are_refused_naming_the_field(field, value, expected):
+    with pytest.raises(ValueError, match=rf"{field}=.*expected {re.escape(expected)}"):
+        TrainConfig.preset("tiny", **{field: value})
+    TrainConfig.preset("tiny", tied_embed_lr=0.0)  # a frozen embedding is a real ablation

@@ -214,6 +214,17 @@ def test_retry_with_nothing_to_retry_says_why(store_db):
     assert "0 runs back in the queue: none is failed or cancelled" in result.output
 
 
+@pytest.mark.parametrize("argv", [["status"], ["runs", "x"], ["show", "abc"], ["retry", "x"], ["cancel", "x"],
+                                  ["report", "x"], ["plan", "x"]])
+def test_reading_commands_in_the_wrong_folder_leave_no_empty_store_behind(argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GOLF_DB", raising=False)
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert "no results store at 'results.db' (golf sweep or golf import creates one" in " ".join(result.output.split())
+    assert not (tmp_path / "results.db").exists()
+
+
 def test_report_before_any_run_finished_says_so_instead_of_an_empty_table(store_db, tmp_path):
     db = f"sqlite:///{store_db}"
     png, page = tmp_path / "c.png", tmp_path / "c.html"

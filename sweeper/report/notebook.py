@@ -104,7 +104,7 @@ def load(sweep: str, db=None) -> Results:
     """Load a sweep from the store at `db`: a URL (None -> $GOLF_DB, else sqlite:///results.db) or
     an open Store, which is reused and left open."""
     from sweeper.store import Store
-    store = db if isinstance(db, Store) else Store(db)
+    store = db if isinstance(db, Store) else Store(db, create=False)  # reading: never creates one
     try:
         rec = store.require_sweep(sweep)
         runs, curves = store.runs_frame(sweep), store.curves_frame(sweep)

@@ -25,7 +25,7 @@ from typing import Optional
 from sqlalchemy import insert, select, update
 
 from sweeper.errors import StoreError
-from sweeper.store import migrate
+from sweeper.store import migrate, urls
 from sweeper.store.engine import Database, default_db_url, retry_transient, utc_now
 from sweeper.store.frames import FrameOps
 from sweeper.store.imports import ImportOps
@@ -38,7 +38,11 @@ from sweeper.store.schema import evals_t, runs_t, sweeps_t
 class Store(QueueOps, ImportOps, ProgressOps, FrameOps):
     """One results database (SQLite file or PostgreSQL); brings its schema up to date on open."""
 
-    def __init__(self, url: Optional[str] = None):
+    def __init__(self, url: Optional[str] = None, create: bool = True):
+        """Open (and migrate) the store at `url` (None: $GOLF_DB, else sqlite:///results.db); with
+        create=False, a SQLite file that does not exist is a StoreError instead of a new store."""
+        if not create:
+            urls.require_existing(url or default_db_url())
         self.db = Database(url or default_db_url())
         self.url, self.engine, self.is_sqlite = self.db.url, self.db.engine, self.db.is_sqlite
         self.connect_url = self.db.connect_url  # with its password: for workers' environment, never printed

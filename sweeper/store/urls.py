@@ -40,6 +40,16 @@ def parse(url: str) -> URL:
     return parsed
 
 
+def require_existing(url: str) -> None:
+    """For commands that only read: an SQLite file that is not there is a wrong path or folder, not a
+    store to create (an empty results.db left behind would hide the mistake next time)."""
+    parsed = parse(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
+            and not parsed.database.startswith("file:") and not Path(parsed.database).expanduser().exists():
+        raise StoreError(f"no results store at '{parsed.database}' (golf sweep or golf import creates one; "
+                         f"--db URL or GOLF_DB names another)")
+
+
 def is_in_memory(url: str) -> bool:
     """An SQLite database that lives only inside one process (`sqlite://`, `:memory:`, mode=memory)."""
     parsed = make_url(url)
