@@ -33,9 +33,13 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
+
+if TYPE_CHECKING:  # the kernel runs without torch; only mixed_nll takes tensors
+    import torch
 
 # Bump when the model or the cache file format changes, so stale cached results are never reused.
 ALGORITHM_VERSION = 1  # unchanged by layout work: the probabilities are the same
