@@ -34,7 +34,11 @@ def spec_check(
             continue
         variants = len({p.variant for p in exp.plans})
         dups = "".join(f", {dropped} = {kept} (not run twice)" for kept, dropped in exp.duplicates)
-        console.print(f"[green]ok[/] {escape(str(f))}: {variants} variants, {len(exp.plans)} runs "
+        console.print(f"[green]ok[/] {escape(str(f))}: {_count(variants, 'variant')}, {_count(len(exp.plans), 'run')} "
                       f"(base {exp.base_name}){escape(dups)}", highlight=False, soft_wrap=True)
     if bad:
         fail(f"{bad} of {len(files)} spec files have errors")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -5,6 +5,7 @@ Each row is a hostile input from issue 18 (or one found since). All rows run in 
 through typer's CliRunner on the real app and one real SQLite file, whose full dump is compared
 before and after every row. Add a row for every new way to hurt golf.
 """
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -281,3 +282,41 @@ def test_train_prints_its_finals_readably(tiny_data, tmp_path):
     assert len(finals["val_loss"].replace(".", "")) <= 7 and float(finals["val_loss"]) > 0, finals
     assert "ppm_val_loss" not in finals and "kind" not in finals and "None" not in result.output
     assert f"wrote {out}: final_model.int8.ptz" in result.output
+
+
+def test_report_while_the_baseline_has_not_finished_says_what_it_waits_for(tmp_path):
+    from sweeper.store import Store
+
+    spec = tmp_path / "w.yaml"
+    spec.write_text(_spec("seeds: 1\nthreshold: {metric: val_loss, value: 6.0}\n", name="w") + "  fast: {matrix_lr: 0.05}\n")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    assert CliRunner().invoke(app, ["sweep", str(spec), "--detach", "--db", db]).exit_code == 0
+    store = Store(db)
+    run = next(r for r in iter(lambda: store.claim("w1", sweep="w"), None) if r.variant == "fast")
+    store.add_evals(run.id, run.attempts, [{"step": 10, "train_time_s": 1.0, "val_loss": 5.5}])
+    store.finish_run(run.id, run.attempts, {"val_loss": 5.5, "steps": 10, "train_time_s": 1.0})
+    store.close()
+    result = CliRunner().invoke(app, ["report", "w", "--db", db])
+    assert result.exit_code == 2, result.output
+    assert ("baseline 'baseline' has no finished run yet (1 running): every comparison needs it; wait for one, "
+            "or pass --baseline with one of 'fast'") in " ".join(result.output.split())
+
+
+def test_report_compares_with_the_specs_baseline_even_when_it_is_not_the_first_variant(tmp_path):
+    from sweeper.store import Store
+
+    spec = tmp_path / "b.yaml"
+    spec.write_text("name: b\nbase: tiny\nseeds: 2\nbaseline: ref\nthreshold: {metric: val_loss, value: 6.0}\n"
+                    "variants:\n  first: {matrix_lr: 0.05}\n  ref: {}\n")
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    assert CliRunner().invoke(app, ["sweep", str(spec), "--detach", "--db", db]).exit_code == 0
+    store = Store(db)
+    while (run := store.claim("w1", sweep="b")) is not None:
+        value = 5.0 + 0.01 * run.seed + (0.2 if run.variant == "first" else 0.0)
+        store.add_evals(run.id, run.attempts, [{"step": 10, "train_time_s": 1.0, "val_loss": value}])
+        store.finish_run(run.id, run.attempts, {"val_loss": value, "steps": 10, "train_time_s": 1.0})
+    store.close()
+    result = CliRunner().invoke(app, ["report", "b", "--db", db, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    notes = {row["variant"]: row["final_p_value_note"] for row in json.loads(result.stdout)}
+    assert notes["ref"] == "baseline" and notes["first"] != "baseline"

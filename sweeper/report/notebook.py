@@ -76,7 +76,8 @@ class Results:
         chosen = _threshold(threshold, metric, self.threshold)
         if chosen is None:
             raise ValueError(f"sweep {self.sweep!r} has no stored threshold; pass threshold=")
-        kw.setdefault("baseline", self.baseline if self.baseline in set(self.runs["variant"]) else None)
+        if kw.get("baseline") is None:  # None from `golf report` without --baseline: the sweep's own
+            kw["baseline"] = self.baseline if self.baseline in set(self.runs["variant"]) else None
         summary = summarize(self.runs, self.curves, chosen, code_bytes=self.code_bytes, **kw)
         if len(summary):  # for the tables' `reached` k/n: n counts only the runs that have a curve
             summary.attrs["runs_without_curve"] = checks.runs_without_curve(

@@ -101,6 +101,11 @@ def summarize(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold | f
     if not variants:
         return pd.DataFrame()
     if baseline is not None and baseline not in variants:
+        waiting = runs.loc[runs["variant"] == baseline, "status"].value_counts()
+        if len(waiting):  # a sweep still running: its baseline's runs exist but none has finished
+            counts = ", ".join(f"{n} {status}" for status, n in waiting.items())
+            raise GolfError(f"baseline {baseline!r} has no finished run yet ({counts}): every comparison needs "
+                            f"it; wait for one, or pass --baseline with one of {', '.join(map(repr, variants))}")
         raise GolfError(f"baseline {baseline!r} is not a variant with finished runs; expected one of "
                         f"{', '.join(map(repr, variants))}")
     base = baseline or variants[0]
