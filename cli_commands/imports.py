@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from cli_commands.common import console, err_console
+from cli_commands.common import DbOption, console, err_console
 
 
 def import_command(
@@ -17,7 +17,7 @@ def import_command(
     header_level: Annotated[int, typer.Option(help="Markdown header depth that starts a run (## = 2).")] = 2,
     variant_from: Annotated[Optional[str], typer.Option(help="Regex on file names with named groups 'variant' and 'seed'.")] = None,
     threshold: Annotated[Optional[str], typer.Option(help="Store a threshold with the sweep: METRIC=VALUE, e.g. val_loss=2.92.")] = None,
-    db: Annotated[Optional[str], typer.Option(help="Store URL (default: sqlite results.db).")] = None,
+    db: DbOption = None,
 ) -> None:
     """Bring existing modded-nanogpt / parameter-golf logs into the store (idempotent; folders are walked)."""
 

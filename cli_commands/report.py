@@ -28,11 +28,12 @@ def report_command(
     target: Annotated[Optional[float], typer.Option(help="speedrun rule: target mean val_loss.")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level for the rule.")] = 0.01,
     margin: Annotated[float, typer.Option(help="golf rule: required gain over baseline (nats).")] = 0.005,
-    db: Annotated[Optional[str], typer.Option(help="Store URL (default: sqlite results.db).")] = None,
+    db: DbOption = None,
 ) -> None:
     """Rank variants by restricted mean time-to-threshold, with seed statistics and adjusted p-values."""
     from sweeper.report import table_view as report_view
     from sweeper.report.notebook import load
+    from sweeper.store import Store
     from sweeper.threshold import THRESHOLD_METRICS, Threshold
 
     if metric is not None and metric not in THRESHOLD_METRICS:
@@ -45,9 +46,10 @@ def report_command(
         fail("--save stores --threshold: pass --threshold METRIC=VALUE")
     if plot is not None and not Path(plot).resolve().parent.is_dir():
         fail(f"--plot {plot}: folder {Path(plot).resolve().parent} does not exist (expected a PNG path in an existing folder)")
-    res = load(sweep, db)
+    store = Store(db, create=False)  # one store for the load, --save and the page
+    res = load(sweep, store)
     if not (res.runs["status"] == "finished").any():
-        _nothing_to_rank(res, fmt, html, db)
+        _nothing_to_rank(res, fmt, html, store)
         return
     if threshold is not None:
         chosen = Threshold.parse(threshold, metric or res.metric)
@@ -57,8 +59,7 @@ def report_command(
         if by not in (None, "final"):
             fail(f"--by {by} ranks by time-to-threshold and sweep {sweep!r} has no stored threshold: "
                  "pass --threshold METRIC=VALUE (--save keeps it)")
-        # Every run "reaches" an infinite threshold at once: the ranking is by final metric alone.
-        chosen, by = Threshold(metric or res.metric, float("inf")), "final"
+        chosen, by = Threshold.none(metric or res.metric), "final"
         err_console.print(f"note: sweep {escape(sweep)} has no threshold, so it is ranked by its final {chosen.metric}; "
                           "--threshold METRIC=VALUE ranks by time-to-threshold (--save keeps it)",
                           highlight=False, soft_wrap=True)
@@ -67,8 +68,7 @@ def report_command(
     else:
         chosen = res.threshold
     if save:
-        from sweeper.store import Store
-        Store(db).ensure_sweep(sweep, threshold_metric=chosen.metric, threshold_value=chosen.value)
+        store.ensure_sweep(sweep, threshold_metric=chosen.metric, threshold_value=chosen.value)
         err_console.print(f"saved threshold {chosen} for sweep {sweep}", highlight=False)
     summary = res.report(chosen, baseline=baseline, by=by or "time", adjust=adjust, final=final)
     if rule is not None:
@@ -80,19 +80,18 @@ def report_command(
         summary = apply_rule(summary, res.runs, res.curves, rule, target=target, alpha=alpha, margin=margin)
     if plot is not None:
         from sweeper.report.plots import plot_curves
-        finite = chosen.value != float("inf")  # no threshold: curves alone, without the Kaplan-Meier panel
-        plot_curves(res.curves, plot, chosen if finite else None, summary, metric=chosen.metric)
+        # no threshold: the curves alone, without a threshold line or Kaplan-Meier panel
+        plot_curves(res.curves, plot, None if chosen.is_none else chosen, summary, metric=chosen.metric)
         (console if fmt == "table" else err_console).print(f"wrote {plot}", highlight=False, soft_wrap=True)
     title = report_view.ranking_title(sweep, chosen, summary)
     if html is not None:
         from sweeper.report.html import PageOptions, write_page
-        from sweeper.store import Store
         rule_note = ([f"rule {rule}: " + (f"mean final val_loss <= {target:g}" if rule == "speedrun" else
                                           f"beats the baseline by >= {margin:g} nats") + f" at p < {alpha:g}"]
                      if rule else [])
         options = PageOptions(summary=summary, threshold=chosen.value, metric=chosen.metric, title=title,
                               notes=rule_note)
-        written = write_page(html, Store(db), sweep, options, results=res)
+        written = write_page(html, store, sweep, options, results=res)
         err_console.print(f"wrote {written}", highlight=False, soft_wrap=True)
     if fmt == "table":
         console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))
@@ -103,7 +102,7 @@ def report_command(
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
 
 
-def _nothing_to_rank(res, fmt: str, html: Optional[Path], db: Optional[str]) -> None:
+def _nothing_to_rank(res, fmt: str, html: Optional[Path], store) -> None:
     """A sweep with no finished run (just enqueued, or every run failed): say so instead of drawing
     an empty table or plot. The page is still written (it shows the runs and their curves so far);
     json still prints its (empty) list for scripts."""
@@ -113,8 +112,7 @@ def _nothing_to_rank(res, fmt: str, html: Optional[Path], db: Optional[str]) -> 
                       f"`golf status {escape(res.sweep)}` shows its progress", highlight=False, soft_wrap=True)
     if html is not None:
         from sweeper.report.html import write_page
-        from sweeper.store import Store
-        err_console.print(f"wrote {write_page(html, Store(db), res.sweep, results=res)}", highlight=False, soft_wrap=True)
+        err_console.print(f"wrote {write_page(html, store, res.sweep, results=res)}", highlight=False, soft_wrap=True)
     if fmt == "json":
         sys.stdout.write("[]\n")
 

@@ -164,9 +164,6 @@ def _print_ranking(store, sweep: str) -> None:
     res = load(sweep, store)
     if res.runs["val_loss"].notna().sum() == 0:
         return
-    from sweeper.threshold import Threshold
-
-    chosen = res.threshold or Threshold(res.metric, float("inf"))  # none: ranked by final metric
-    summary = res.report(chosen, by="time" if res.threshold else "final")
-    title = report_view.ranking_title(sweep, chosen, summary)
+    summary = res.summary  # without a threshold: by final metric
+    title = report_view.ranking_title(sweep, summary.attrs.get("threshold", res.threshold), summary)
     console.print(report_view.to_rich_table(summary, title=escape(title), width=console.width))

@@ -29,6 +29,17 @@ class Threshold:
         if not isinstance(self.value, (int, float)) or math.isnan(self.value):
             raise GolfError(f"threshold value {self.value!r}: expected a number")
 
+    @classmethod
+    def none(cls, metric: str) -> "Threshold":
+        """What a sweep without a threshold is ranked by: an infinite one, which every run reaches at
+        its first eval, so that time-to-threshold says nothing and the ranking is by final metric."""
+        return cls(metric, math.inf)
+
+    @property
+    def is_none(self) -> bool:
+        """True for `Threshold.none(...)`."""
+        return self.value == math.inf
+
     def __str__(self) -> str:
         return f"{self.metric} <= {self.value:g}"
 

@@ -48,7 +48,7 @@ class Results:
         """The report table at the sweep's stored threshold (see `report` for other settings); without
         one, ranked by the final metric alone, as `golf report` ranks it."""
         if self.threshold is None:
-            return self.report(threshold=float("inf"), by="final")
+            return self.report(threshold=Threshold.none(self.metric), by="final")
         return self.report()
 
     @property

@@ -91,9 +91,9 @@ THRESHOLD_ONLY = {"reached", "ttt_rmst_s", "ttt_rmst_ci_low_s", "ttt_rmst_ci_hig
 
 
 def has_threshold(summary: pd.DataFrame) -> bool:
-    """False for a report made without a threshold (an infinite one, which every run 'reaches' at once)."""
+    """False for a report made without a threshold (`Threshold.none`: ranked by final metric alone)."""
     threshold = summary.attrs.get("threshold")
-    return getattr(threshold, "value", threshold) != float("inf")
+    return not getattr(threshold, "is_none", False)
 
 
 def _columns(summary: pd.DataFrame) -> list[str]:
@@ -298,7 +298,7 @@ def ranking_title(sweep: str, threshold, summary: pd.DataFrame) -> str:
     """The ranking table's title: the sweep, its threshold and the ranking key (the notes under the
     table say how it was estimated and tested)."""
     key = summary["rank_key"].iloc[0] if len(summary) else "ttt_rmst_s"
-    if getattr(threshold, "value", None) == float("inf"):  # no threshold: a final-metric ranking
+    if getattr(threshold, "is_none", False):  # no threshold: a final-metric ranking
         metric = summary["final_metric"].iloc[0] if len(summary) else threshold.metric
         return f"{sweep}: ranked by final {metric} (no threshold)"
     if key != "final_mean" and len(summary) and not summary["reached"].any():

@@ -66,7 +66,7 @@ def default_summary(res: Results) -> tuple[pd.DataFrame, str]:
         # a live page while the sweep runs: every comparison is against the baseline, so wait for it
         return pd.DataFrame(), f"{res.sweep}: the ranking appears when the baseline ({res.baseline}) has a finished run"
     if res.threshold is None:
-        return res.report(threshold=float("inf"), by="final"), f"{res.sweep}: final {res.metric} (no threshold)"
+        return res.summary, f"{res.sweep}: final {res.metric} (no threshold)"
     summary = res.report()
     return summary, table_view.ranking_title(res.sweep, res.threshold, summary)
 
